@@ -1,0 +1,110 @@
+/**
+ * The project's error tree. Every class sets `name` explicitly (minifiers rename classes, and
+ * Step Functions matches `errorType` against it in Retry/Catch), takes `{ cause }`, and says
+ * whether trying again later can help. Messages never contain secrets: no API key, no
+ * Authorization header, no signed query string.
+ */
+
+/** Options every project error accepts. */
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: `retryable` tells the queue consumer and the workflows what to do with it. */
+export abstract class EnrichmentError extends Error {
+  abstract readonly retryable: boolean;
+}
+
+/** The event has no usable `sessionId`. Never retried; no request is sent to CometChat. */
+export class InvalidInputError extends EnrichmentError {
+  override readonly name = 'InvalidInputError';
+  readonly retryable = false;
+}
+
+/** CometChat says the session does not exist. */
+export class CallNotFoundError extends EnrichmentError {
+  override readonly name = 'CallNotFoundError';
+  readonly retryable = false;
+}
+
+/** The API key is missing, unknown or lacks access. */
+export class CometChatAuthError extends EnrichmentError {
+  override readonly name = 'CometChatAuthError';
+  readonly retryable = false;
+}
+
+/** CometChat still answered 429 after the client's own retries. */
+export class CometChatRateLimitError extends EnrichmentError {
+  override readonly name = 'CometChatRateLimitError';
+  readonly retryable = true;
+  /** Seconds CometChat asked us to wait, when it said. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options: ErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** 5xx, timeouts or connection failures that outlasted the client's own retries. */
+export class CometChatUnavailableError extends EnrichmentError {
+  override readonly name = 'CometChatUnavailableError';
+  readonly retryable = true;
+}
+
+/**
+ * CometChat answered 2xx but the payload lacks what a call cannot do without (a session id,
+ * a status we can place). Trying again will not change CometChat's answer, so it is permanent.
+ * An addition to the contract's list.
+ */
+export class InvalidCallDataError extends EnrichmentError {
+  override readonly name = 'InvalidCallDataError';
+  readonly retryable = false;
+}
+
+/** A recording could not be downloaded whole (status, truncation, timeout). */
+export class RecordingDownloadError extends EnrichmentError {
+  override readonly name = 'RecordingDownloadError';
+  readonly retryable = true;
+  /** The recording host's HTTP status, when the failure was a status. */
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, options: ErrorOptions & { statusCode?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** A recording URL fails the URL policy; nothing was sent to it. */
+export class RecordingRejectedError extends EnrichmentError {
+  override readonly name = 'RecordingRejectedError';
+  readonly retryable = false;
+}
+
+/**
+ * DynamoDB or S3 failed in a way the SDK's own retries did not absorb (throttling, a network
+ * failure, a service error). An addition to the contract's list; always worth retrying.
+ */
+export class StorageError extends EnrichmentError {
+  override readonly name = 'StorageError';
+  readonly retryable = true;
+}
+
+/** A required environment variable is missing or malformed. Thrown at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Error names that mean "never retry": the queue consumer dead-letters these at once. */
+export const PERMANENT_ERROR_NAMES = [
+  'InvalidInputError',
+  'CallNotFoundError',
+  'CometChatAuthError',
+  'InvalidCallDataError',
+  'RecordingRejectedError',
+] as const;
+
+/** True when retrying the same input later cannot succeed. Unknown errors count as retryable. */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof EnrichmentError && !error.retryable;
+}
