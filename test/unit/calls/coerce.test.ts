@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  clockToSeconds,
+  quoteForMessage,
+  toBoolean,
+  toKeyPart,
+  toNumber,
+  toUnixSeconds,
+} from '../../../lib/calls/coerce.ts';
+
+describe('toNumber', () => {
+  it.each([
+    [12, 12],
+    ['21.433000', 21.433],
+    [' 1696937627 ', 1696937627],
+    ['1e3', 1000],
+    ['.5', 0.5],
+    [-0, 0],
+  ])('reads %j as %j', (value, expected) => {
+    expect(Object.is(toNumber(value), expected)).toBe(true);
+  });
+
+  it.each([
+    [''],
+    ['0x10'],
+    ['Infinity'],
+    ['12abc'],
+    [true],
+    [null],
+    [Number.NaN],
+    [Number.POSITIVE_INFINITY],
+  ])('leaves %j absent', (value) => {
+    expect(toNumber(value)).toBeUndefined();
+  });
+});
+
+describe('toUnixSeconds', () => {
+  it('keeps seconds as they are', () => {
+    expect(toUnixSeconds(1715845999)).toBe(1715845999);
+  });
+
+  it('converts milliseconds to whole seconds', () => {
+    expect(toUnixSeconds(1715845999789)).toBe(1715845999);
+  });
+
+  it('reads a numeric string', () => {
+    expect(toUnixSeconds('1696937627')).toBe(1696937627);
+  });
+
+  it.each([[-1], [1e16], ['soon']])('leaves %j absent', (value) => {
+    expect(toUnixSeconds(value)).toBeUndefined();
+  });
+});
+
+describe('clockToSeconds', () => {
+  it.each([
+    ['00:05:12', 312],
+    ['01:00:00', 3600],
+    ['05:12', 312],
+    ['100:00:01', 360001],
+    ['00:00:01.5', 1.5],
+  ])('reads %s as %d seconds', (value, expected) => {
+    expect(clockToSeconds(value)).toBe(expected);
+  });
+
+  it.each([['5'], ['a:b:c'], ['1:2:3:4'], [''], [312]])('leaves %j absent', (value) => {
+    expect(clockToSeconds(value)).toBeUndefined();
+  });
+});
+
+describe('toBoolean', () => {
+  it.each([
+    [true, true],
+    [false, false],
+    ['true', true],
+    ['FALSE', false],
+    [1, true],
+    [0, false],
+  ])('reads %j as %j', (value, expected) => {
+    expect(toBoolean(value)).toBe(expected);
+  });
+
+  it.each([['yes'], [2], [null], ['']])('leaves %j absent', (value) => {
+    expect(toBoolean(value)).toBeUndefined();
+  });
+});
+
+describe('toKeyPart', () => {
+  it('keeps an ordinary uid as it is', () => {
+    expect(toKeyPart('cometchat-uid-1')).toBe('cometchat-uid-1');
+  });
+
+  it.each([[''], ['  '], ['a\nb'], ['x'.repeat(257)], ['\ud800'], [7]])('leaves %j absent', (value) => {
+    expect(toKeyPart(value)).toBeUndefined();
+  });
+});
+
+describe('quoteForMessage', () => {
+  it('escapes control and bidi characters instead of echoing them', () => {
+    expect(quoteForMessage('a\nb\u202ec\u0085')).toBe('"a\\u000ab\\u202ec\\u0085"');
+  });
+
+  it('shows only the start of a long value', () => {
+    expect(quoteForMessage('abcdef', 3)).toBe('"abc"…');
+  });
+});

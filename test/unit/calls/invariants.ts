@@ -1,0 +1,78 @@
+/**
+ * Checks shared by the unit and property tests of lib/calls: what every normalised call must
+ * satisfy, whatever CometChat sent.
+ */
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { CALL_STATUSES, type NormalisedCall } from '../../../lib/calls/types.ts';
+
+/** The raw `data` object of a Get Call fixture, unwrapped from its object-or-array envelope. */
+export function loadCallFixture(name: string): unknown {
+  const url = new URL(`../../fixtures/cometchat/${name}`, import.meta.url);
+  const body = JSON.parse(readFileSync(url, 'utf8')) as { data: unknown };
+  return Array.isArray(body.data) ? body.data[0] : body.data;
+}
+
+/** Paths of every `undefined`, `null` or `''` value (or non-finite number) anywhere in `value`. */
+export function absentValueViolations(value: unknown, at = '$'): string[] {
+  if (value === undefined || value === null || value === '') return [at];
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => absentValueViolations(v, `${at}[${i}]`));
+  if (typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => absentValueViolations(v, `${at}.${k}`));
+  }
+  return [];
+}
+
+/** Asserts the invariants of a normalised call (keys, statuses, counts, absent values). */
+export function expectValidNormalisedCall(result: NormalisedCall): void {
+  const { call, participants, recordings } = result;
+  expect(absentValueViolations(result)).toEqual([]);
+  expect(call.pk).toBe(`CALL#${call.sessionId}`);
+  expect(call.sk).toBe('CALL');
+  expect(call.entity).toBe('call');
+  expect(CALL_STATUSES).toContain(call.status);
+  expect(typeof call.hasRecording).toBe('boolean');
+  expect(call.recordingCount).toBe(recordings.length);
+  if (recordings.length > 0) expect(call.hasRecording).toBe(true);
+  expect(call.gsi2pk === undefined).toBe(call.initiatedAt === undefined);
+  if (call.initiatedAt !== undefined) {
+    const iso = new Date(call.initiatedAt * 1000).toISOString();
+    expect(call.gsi2pk).toBe(`DAY#${iso.slice(0, 10)}`);
+    expect(call.gsi2sk).toBe(`${iso}#${call.sessionId}`);
+  }
+  for (const key of ['initiatedAt', 'startedAt', 'endedAt', 'durationSeconds'] as const) {
+    const n = call[key];
+    if (n !== undefined) expect(n).toBeGreaterThanOrEqual(0);
+  }
+  if (call.durationSeconds !== undefined) expect(Number.isInteger(call.durationSeconds)).toBe(true);
+
+  const sks = participants.map((p) => p.sk);
+  expect(new Set(sks).size).toBe(sks.length);
+  expect(sks).toEqual([...sks].sort());
+  for (const p of participants) {
+    expect(p.pk).toBe(call.pk);
+    expect(p.entity).toBe('participant');
+    expect(p.sessionId).toBe(call.sessionId);
+    expect(p.sk.startsWith(`PARTICIPANT#`)).toBe(true);
+    expect(p.gsi1pk).toBe(`USER#${p.uid}`);
+    expect(p.gsi1sk).toBe(call.gsi2sk);
+    expect(Buffer.byteLength(p.sk)).toBeLessThanOrEqual(1024);
+    if (p.durationSeconds !== undefined) expect(Number.isInteger(p.durationSeconds)).toBe(true);
+  }
+
+  const rids = recordings.map((r) => r.rid);
+  expect(new Set(rids).size).toBe(rids.length);
+  expect(rids).toEqual([...rids].sort());
+  for (const r of recordings) {
+    expect(r.rid).toMatch(/^[A-Za-z0-9._-]{1,128}$/);
+    const url = new URL(r.url);
+    const source = new URL(r.sourceUrl);
+    expect(source.search).toBe('');
+    expect(source.hash).toBe('');
+    expect(source.username).toBe('');
+    expect(source.password).toBe('');
+    expect(source.origin).toBe(url.origin);
+    expect(source.pathname).toBe(url.pathname);
+  }
+}
