@@ -1,0 +1,79 @@
+/**
+ * Where a recording lives in S3: `<prefix><sessionId>/<rid>.<ext>`. The key is decided from
+ * the URL alone, before anything is downloaded, so a re-run can find (and skip) an earlier copy.
+ */
+import { InvalidCallDataError, InvalidInputError } from '../errors.ts';
+
+/** The media file extensions a key may end in; anything else is stored as `mp4`. */
+export const RECORDING_EXTENSIONS = [
+  'mp4',
+  'm4a',
+  'webm',
+  'mkv',
+  'mp3',
+  'ogg',
+  'opus',
+  'wav',
+  'aac',
+  'mov',
+] as const;
+export type RecordingExtension = (typeof RECORDING_EXTENSIONS)[number];
+
+/** Default extension: CometChat's recordings are presumed mp4 (H.264/OPUS). */
+export const DEFAULT_RECORDING_EXTENSION: RecordingExtension = 'mp4';
+
+/** The content type to store when the recording host does not send a usable one. */
+export const CONTENT_TYPE_BY_EXTENSION = {
+  mp4: 'video/mp4',
+  m4a: 'audio/mp4',
+  webm: 'video/webm',
+  mkv: 'video/x-matroska',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+  opus: 'audio/ogg',
+  wav: 'audio/wav',
+  aac: 'audio/aac',
+  mov: 'video/quicktime',
+} as const satisfies Record<RecordingExtension, string>;
+
+function isRecordingExtension(value: string): value is RecordingExtension {
+  return (RECORDING_EXTENSIONS as readonly string[]).includes(value);
+}
+
+/** The extension of the URL path's last segment when it is a known media extension, else `mp4`. */
+export function recordingExtension(url: string | URL): RecordingExtension {
+  let pathname: string;
+  try {
+    pathname = (typeof url === 'string' ? new URL(url) : url).pathname;
+  } catch {
+    return DEFAULT_RECORDING_EXTENSION;
+  }
+  const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+  const ext = /\.([A-Za-z0-9]{1,5})$/.exec(last)?.[1]?.toLowerCase();
+  return ext !== undefined && isRecordingExtension(ext) ? ext : DEFAULT_RECORDING_EXTENSION;
+}
+
+/**
+ * One key segment, restricted to S3's "safe characters": percent-encoding takes care of `/`,
+ * control and non-ASCII characters, and a lone `.` or `..` is spelled `%2E` so no tool that
+ * treats keys as paths can climb out of the prefix.
+ */
+function keySegment(value: string): string {
+  const encoded = encodeURIComponent(value);
+  return encoded === '.' || encoded === '..' ? encoded.replaceAll('.', '%2E') : encoded;
+}
+
+/** `<prefix><sessionId>/<rid>.<ext>`, with the session id and rid encoded as single segments. */
+export function recordingObjectKey(
+  prefix: string,
+  sessionId: string,
+  rid: string,
+  ext: RecordingExtension = DEFAULT_RECORDING_EXTENSION,
+): string {
+  // Both are validated upstream; these guards keep a slip there from shaping the key.
+  if (sessionId === '' || !sessionId.isWellFormed())
+    throw new InvalidInputError('the session id cannot name a key');
+  if (rid === '' || !rid.isWellFormed())
+    throw new InvalidCallDataError('the recording id (rid) cannot name a key');
+  return `${prefix}${keySegment(sessionId)}/${keySegment(rid)}.${ext}`;
+}

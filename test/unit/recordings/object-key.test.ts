@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidCallDataError, InvalidInputError } from '../../../lib/errors.ts';
+import { recordingExtension, recordingObjectKey } from '../../../lib/recordings/object-key.ts';
+
+describe('recordingExtension', () => {
+  it.each([
+    ['https://r.cometchat.io/a/b/rec.mp4?Signature=x', 'mp4'],
+    ['https://r.cometchat.io/rec.WEBM', 'webm'],
+    ['https://r.cometchat.io/rec.final.m4a#t=10', 'm4a'],
+    ['https://r.cometchat.io/rec.opus', 'opus'],
+    ['https://r.cometchat.io/rec.mov', 'mov'],
+    ['https://r.cometchat.io/rec.exe', 'mp4'],
+    ['https://r.cometchat.io/rec', 'mp4'],
+    ['https://r.cometchat.io/dir.webm/rec', 'mp4'],
+    ['https://r.cometchat.io/download?file=rec.webm', 'mp4'],
+    ['not a url', 'mp4'],
+  ])('reads %s as %s', (url, expected) => {
+    // Act
+    const ext = recordingExtension(url);
+
+    // Assert
+    expect(ext).toBe(expected);
+  });
+});
+
+describe('recordingObjectKey', () => {
+  it('places the recording under the prefix and the session', () => {
+    // Act
+    const key = recordingObjectKey('recordings/', 'v1.us.123abc.1692368113', 'rid_42', 'webm');
+
+    // Assert
+    expect(key).toBe('recordings/v1.us.123abc.1692368113/rid_42.webm');
+  });
+
+  it.each([
+    ['a parent-folder session id', '..', 'r', 'p/%2E%2E/r.mp4'],
+    ['a current-folder session id', '.', 'r', 'p/%2E/r.mp4'],
+    ['slashes in the rid', 's', '../../x', 'p/s/..%2F..%2Fx.mp4'],
+    ['control characters', 's\n', 'r\u0000', 'p/s%0A/r%00.mp4'],
+    ['non-ASCII characters', 'sé', 'r', 'p/s%C3%A9/r.mp4'],
+  ])('encodes %s', (_what, sessionId, rid, expected) => {
+    // Act
+    const key = recordingObjectKey('p/', sessionId, rid);
+
+    // Assert
+    expect(key).toBe(expected);
+  });
+
+  it('refuses an empty or malformed session id or rid', () => {
+    // Act / Assert
+    expect(() => recordingObjectKey('p/', '', 'r')).toThrow(InvalidInputError);
+    expect(() => recordingObjectKey('p/', 's\uD800', 'r')).toThrow(InvalidInputError);
+    expect(() => recordingObjectKey('p/', 's', '')).toThrow(InvalidCallDataError);
+  });
+
+  it('always yields <prefix><one segment>/<one segment>.<ext> with no dot-segments or control characters', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1 }).filter((s) => s.isWellFormed()),
+        fc.string({ unit: 'binary', minLength: 1 }).filter((s) => s.isWellFormed()),
+        (sessionId, rid) => {
+          // Act
+          const key = recordingObjectKey('recordings/', sessionId, rid);
+
+          // Assert
+          const segments = key.slice('recordings/'.length).split('/');
+          expect(segments).toHaveLength(2);
+          expect(segments).not.toContain('.');
+          expect(segments).not.toContain('..');
+          expect(key).toMatch(/^[A-Za-z0-9!'()*._~%/-]+$/);
+          expect(decodeURIComponent(segments[0] ?? '')).toBe(sessionId);
+          expect(key.endsWith('.mp4')).toBe(true);
+        },
+      ),
+    );
+  });
+});
