@@ -43,6 +43,14 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
 const ALLOWED_HOST = /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(`${name} is required but not set`);
@@ -113,9 +121,14 @@ export function readStoreConfig(env: Env = process.env): StoreConfig {
 
 /** The recordings bucket, key prefix and URL allowlist. */
 export function readRecordingsConfig(env: Env = process.env): RecordingsConfig {
-  const bucket = matching('RECORDINGS_BUCKET', required(env, 'RECORDINGS_BUCKET'), BUCKET, 'an S3 bucket name');
+  const bucket = matching(
+    'RECORDINGS_BUCKET',
+    required(env, 'RECORDINGS_BUCKET'),
+    BUCKET,
+    'an S3 bucket name',
+  );
   const rawPrefix = env.RECORDINGS_PREFIX ?? 'recordings/';
-  if (rawPrefix.startsWith('/') || /[\u0000-\u001f\u007f]/.test(rawPrefix)) {
+  if (rawPrefix.startsWith('/') || hasControlCharacter(rawPrefix)) {
     throw new ConfigError('RECORDINGS_PREFIX must not start with "/" or contain control characters');
   }
   const prefix = rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`;

@@ -82,8 +82,9 @@ export class RecordingRejectedError extends EnrichmentError {
 }
 
 /**
- * DynamoDB or S3 failed in a way the SDK's own retries did not absorb (throttling, a network
- * failure, a service error). An addition to the contract's list; always worth retrying.
+ * An AWS dependency (DynamoDB, S3, SSM, SQS) failed in a way the SDK's own retries did not
+ * absorb (throttling, a network failure, a service error). An addition to the contract's list;
+ * always worth retrying.
  */
 export class StorageError extends EnrichmentError {
   override readonly name = 'StorageError';

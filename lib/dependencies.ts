@@ -1,0 +1,80 @@
+/**
+ * Builds the enrichment use case's adapters from configuration. Used by the Lambda handlers
+ * (once per container, at module scope) and by the local runner, which hands in its own clients.
+ * S3 and lib-storage are imported only when the first call with recordings arrives, so a
+ * container that never sees one never loads them.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createCometChatClient } from './cometchat/client.ts';
+import { readCometChatConfig, readRecordingsConfig, readStoreConfig } from './config.ts';
+import type { EnrichDependencies } from './enrich.ts';
+import type { RecordingCopier } from './recordings/copy-recording.ts';
+import { secretProvider } from './secrets.ts';
+import { createCallStore } from './store/call-store.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Clients a caller may supply instead of the defaults (which honour the SDK's own env vars). */
+export interface ClientOverrides {
+  dynamodb?: DynamoDBDocumentClient;
+  s3?: () => Promise<S3Client>;
+}
+
+/** Validates every variable enrichment needs (failing fast, naming the variable) and wires the adapters. */
+export function enrichDependenciesFromEnv(
+  env: Env = process.env,
+  clients: ClientOverrides = {},
+): EnrichDependencies {
+  const cometChatConfig = readCometChatConfig(env);
+  const storeConfig = readStoreConfig(env);
+  const recordingsConfig = readRecordingsConfig(env);
+
+  const cometChat = createCometChatClient({
+    baseUrl: cometChatConfig.baseUrl,
+    apiKey: secretProvider(cometChatConfig.apiKey, 'CometChat API key'),
+  });
+  const store = createCallStore({
+    tableName: storeConfig.tableName,
+    client:
+      clients.dynamodb ??
+      DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+  });
+
+  let copier: Promise<RecordingCopier> | undefined;
+  const recordings = () => {
+    copier ??= (async () => {
+      const [{ createRecordingCopier }, s3] = await Promise.all([
+        import('./recordings/copy-recording.ts'),
+        clients.s3 ? clients.s3() : defaultS3Client(recordingsConfig.forcePathStyle),
+      ]);
+      return createRecordingCopier({
+        s3,
+        bucket: recordingsConfig.bucket,
+        prefix: recordingsConfig.prefix,
+        policy: { allowedHosts: recordingsConfig.allowedHosts },
+      });
+    })();
+    return copier;
+  };
+
+  return { cometChat, store, recordings };
+}
+
+async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client({ forcePathStyle });
+}
+
+/**
+ * The CometChat deadline for one invocation: the Lambda's remaining time less a reserve for
+ * storing what was fetched, so a slow CometChat fails as a typed, retryable error instead of a
+ * Lambda timeout.
+ */
+export function deadlineFromRemaining(remainingMs: number, now = Date.now()): number {
+  const reserve = Math.max(2_000, remainingMs * 0.2);
+  return now + Math.max(0, remainingMs - reserve);
+}

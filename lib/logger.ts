@@ -1,0 +1,31 @@
+/**
+ * The Powertools logger every function shares, with a JSON replacer that keeps secrets out of
+ * log lines even when a careless caller hands them over: credential-looking keys are redacted
+ * and every URL loses its query string (recording URLs may be signed).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+const SECRET_KEY =
+  /^(apikey|api[-_]?key|authorization|x-api-key|password|secret|token|signature|credentials?)$/i;
+// Matches the query part of any absolute URL inside a string.
+const URL_QUERY = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi;
+const BASIC_OR_BEARER = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/g;
+
+/** Removes signed query strings and credential tokens from free text. */
+export function redactText(text: string): string {
+  return text.replace(URL_QUERY, '$1?[redacted]').replace(BASIC_OR_BEARER, '$1 [redacted]');
+}
+
+/** JSON replacer used by the logger: redacts secret-named keys and strips URL query strings. */
+export function redactingReplacer(key: string, value: unknown): unknown {
+  if (key !== '' && SECRET_KEY.test(key)) return '[redacted]';
+  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/** The shared logger (service name from POWERTOOLS_SERVICE_NAME, level from POWERTOOLS_LOG_LEVEL). */
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cometchat-call-archive',
+  jsonReplacerFn: redactingReplacer,
+});
