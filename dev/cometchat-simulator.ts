@@ -502,10 +502,9 @@ class Simulator implements CometChatSimulator {
       return;
     }
     const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': '1' } : {};
-    this.json(res, fault.status, fault.body ?? defaultFaultBody(fault.status), {
-      ...headers,
-      ...fault.headers,
-    });
+    // Header names are case-insensitive: lower-case the overrides so they replace the defaults.
+    for (const [name, value] of Object.entries(fault.headers ?? {})) headers[name.toLowerCase()] = value;
+    this.json(res, fault.status, fault.body ?? defaultFaultBody(fault.status), headers);
     log(fault.status);
   }
 
