@@ -39,9 +39,12 @@ export const DEFAULT_RECORDING_ALLOWED_HOSTS = ['*.cometchat.io', '*.cometchat.c
 
 const APP_ID = /^[A-Za-z0-9-]{1,63}$/;
 const PARAMETER_NAME = /^[A-Za-z0-9_./-]{1,2048}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// S3 also refuses adjacent dots and names shaped like an IPv4 address.
+const BUCKET = /^(?!.*\.\.)(?!\d{1,3}(\.\d{1,3}){3}$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
-const ALLOWED_HOST = /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+// host, host:port, [ipv6]:port, or *.suffix where the suffix is a name (a wildcard over an IP means nothing).
+const ALLOWED_HOST =
+  /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\*\.(?=[A-Za-z0-9.-]*[A-Za-z])[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 function hasControlCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
@@ -99,8 +102,9 @@ export function readCometChatConfig(env: Env = process.env): CometChatConfig {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new ConfigError('COMETCHAT_BASE_URL must be an http(s) URL');
     }
-    if (url.username || url.password || url.search) {
-      throw new ConfigError('COMETCHAT_BASE_URL must not carry credentials or a query string');
+    // Paths are appended to the base, so a query or fragment (even an empty `?` or `#`) would swallow them.
+    if (url.username || url.password || /[?#]/.test(url.href)) {
+      throw new ConfigError('COMETCHAT_BASE_URL must not carry credentials, a query string or a fragment');
     }
     baseUrl = url.href.replace(/\/+$/, '');
   }
@@ -139,7 +143,15 @@ export function readRecordingsConfig(env: Env = process.env): RecordingsConfig {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean)
         .map((h) => matching('RECORDING_ALLOWED_HOSTS', h, ALLOWED_HOST, `a host list (bad entry "${h}")`))
+        .map((h) => {
+          // The URL policy silently ignores an entry with an impossible port, so refuse it here.
+          if (Number(/:(\d+)$/.exec(h)?.[1] ?? 0) > 65535) {
+            throw new ConfigError(`RECORDING_ALLOWED_HOSTS is not a host list (bad port in "${h}")`);
+          }
+          return h;
+        })
     : [...DEFAULT_RECORDING_ALLOWED_HOSTS];
+  if (allowedHosts.length === 0) throw new ConfigError('RECORDING_ALLOWED_HOSTS lists no hosts');
   const pathStyle = optional(env, 'S3_FORCE_PATH_STYLE')?.toLowerCase();
   if (pathStyle !== undefined && pathStyle !== 'true' && pathStyle !== 'false') {
     throw new ConfigError('S3_FORCE_PATH_STYLE must be "true" or "false"');
@@ -149,5 +161,161 @@ export function readRecordingsConfig(env: Env = process.env): RecordingsConfig {
     prefix,
     allowedHosts: Object.freeze(allowedHosts),
     forcePathStyle: pathStyle === 'true',
+  });
+}
+
+/** The enrichment queue (an SQS FIFO queue): where the webhook and the backfill send work. */
+export interface QueueConfig {
+  readonly queueUrl: string;
+}
+
+/** The enrichment queue's dead-letter queue: where the `enrich` consumer parks permanent failures. */
+export interface DeadLetterQueueConfig {
+  readonly deadLetterQueueUrl: string;
+}
+
+/** What the webhook checks callers against. */
+export interface WebhookConfig {
+  /** Only envelopes whose `appId` is this one are accepted (COMETCHAT_APP_ID). */
+  readonly appId: string;
+  /** `user:password` itself (local) or the SSM SecureString holding it (deployed). */
+  readonly basicAuth: SecretSource;
+}
+
+// `user:password`: a non-empty user without a colon, then anything (CometChat allows alphanumerics).
+const BASIC_CREDENTIALS = /^[^:\s]+:\S+$/;
+
+function fifoQueueUrl(env: Env, name: string): string {
+  const value = required(env, name);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw new ConfigError(`${name} is not a URL`, { cause });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(`${name} must not carry credentials, a query string or a fragment`);
+  }
+  // Messages carry MessageGroupId and MessageDeduplicationId, which only FIFO queues take.
+  if (!url.pathname.endsWith('.fifo')) throw new ConfigError(`${name} must name a FIFO queue (".fifo")`);
+  return value;
+}
+
+/** The enrichment queue URL (ENRICH_QUEUE_URL). */
+export function readQueueConfig(env: Env = process.env): QueueConfig {
+  return Object.freeze({ queueUrl: fifoQueueUrl(env, 'ENRICH_QUEUE_URL') });
+}
+
+/** The dead-letter queue URL (ENRICH_DLQ_URL). */
+export function readDeadLetterQueueConfig(env: Env = process.env): DeadLetterQueueConfig {
+  return Object.freeze({ deadLetterQueueUrl: fifoQueueUrl(env, 'ENRICH_DLQ_URL') });
+}
+
+/** The webhook's app id and Basic-auth credentials source. */
+export function readWebhookConfig(env: Env = process.env): WebhookConfig {
+  const appId = matching('COMETCHAT_APP_ID', required(env, 'COMETCHAT_APP_ID'), APP_ID, 'a CometChat app id');
+  const basicAuth = secretSource(env, 'WEBHOOK_BASIC_AUTH', 'WEBHOOK_BASIC_AUTH_PARAMETER');
+  if ('value' in basicAuth && !BASIC_CREDENTIALS.test(basicAuth.value)) {
+    // Never echo the value: it is a credential.
+    throw new ConfigError('WEBHOOK_BASIC_AUTH must look like "user:password"');
+  }
+  return Object.freeze({ appId, basicAuth });
+}
+
+/** How List Calls is assumed to order calls (`newest-first` lets a walk stop early). */
+export const BACKFILL_ORDERS = ['unknown', 'newest-first'] as const;
+
+/** The backfill's request budget, window defaults and List Calls paging. */
+export interface BackfillConfig {
+  /** COMETCHAT_REQUESTS_PER_MINUTE (default 300): List Calls requests the backfill may spend a minute. */
+  readonly requestsPerMinute: number;
+  /** BACKFILL_OVERLAP_SECONDS (default 3600): taken off the checkpoint when `from` is not given. */
+  readonly overlapSeconds: number;
+  /** BACKFILL_DEFAULT_LOOKBACK_SECONDS (default 86400): the window of a first run. */
+  readonly lookbackSeconds: number;
+  /** BACKFILL_HOLD_SECONDS (default 86400): how long a call in progress holds the checkpoint back. */
+  readonly holdSeconds: number;
+  /** BACKFILL_PER_PAGE (default 100, at most 1000). */
+  readonly perPage: number;
+  /** BACKFILL_PAGE_PARAM (default `page`). */
+  readonly pageParam: string;
+  /** BACKFILL_PER_PAGE_PARAM (default `perPage`). */
+  readonly perPageParam: string;
+  /** BACKFILL_FROM_PARAM / BACKFILL_TO_PARAM: List Calls parameters for the window's bounds (none by default). */
+  readonly windowParams: Readonly<{ from?: string; to?: string }>;
+  /** BACKFILL_ORDER (default `unknown`). */
+  readonly order: (typeof BACKFILL_ORDERS)[number];
+  /** BACKFILL_MAX_PASSES (default 3): full walks when pages shift under one. */
+  readonly maxPasses: number;
+  /** BACKFILL_MAX_PAGES (default 10000): List Calls requests per run. */
+  readonly maxPages: number;
+  /** BACKFILL_QUEUE_THRESHOLD (default 5000): a larger backlog goes to the state machine. */
+  readonly queueThreshold: number;
+  /** BACKFILL_STATE_MACHINE_ARN: the backfill state machine; without it everything is queued. */
+  readonly stateMachineArn?: string;
+}
+
+const QUERY_PARAMETER = /^[A-Za-z0-9_.[\]-]{1,64}$/;
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const n = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function queryParameter(env: Env, name: string, fallback?: string): string | undefined {
+  const value = optional(env, name) ?? fallback;
+  return value === undefined ? undefined : matching(name, value, QUERY_PARAMETER, 'a query parameter name');
+}
+
+/** The backfill's settings; every variable is optional. */
+export function readBackfillConfig(env: Env = process.env): BackfillConfig {
+  const day = 86_400;
+  const pageParam = queryParameter(env, 'BACKFILL_PAGE_PARAM', 'page') as string;
+  const perPageParam = queryParameter(env, 'BACKFILL_PER_PAGE_PARAM', 'perPage') as string;
+  const from = queryParameter(env, 'BACKFILL_FROM_PARAM');
+  const to = queryParameter(env, 'BACKFILL_TO_PARAM');
+  const names = [pageParam, perPageParam, from, to].filter((n): n is string => n !== undefined);
+  if (new Set(names).size !== names.length) {
+    throw new ConfigError(
+      'BACKFILL_PAGE_PARAM, BACKFILL_PER_PAGE_PARAM, BACKFILL_FROM_PARAM and BACKFILL_TO_PARAM must differ',
+    );
+  }
+  const order = optional(env, 'BACKFILL_ORDER')?.toLowerCase() ?? 'unknown';
+  if (!(BACKFILL_ORDERS as readonly string[]).includes(order)) {
+    throw new ConfigError(`BACKFILL_ORDER must be one of ${BACKFILL_ORDERS.join(', ')}`);
+  }
+  const arn = optional(env, 'BACKFILL_STATE_MACHINE_ARN');
+  return Object.freeze({
+    requestsPerMinute: wholeNumber(env, 'COMETCHAT_REQUESTS_PER_MINUTE', 300, 1, 1_000_000),
+    overlapSeconds: wholeNumber(env, 'BACKFILL_OVERLAP_SECONDS', 3600, 0, 30 * day),
+    lookbackSeconds: wholeNumber(env, 'BACKFILL_DEFAULT_LOOKBACK_SECONDS', day, 0, 3650 * day),
+    holdSeconds: wholeNumber(env, 'BACKFILL_HOLD_SECONDS', day, 0, 30 * day),
+    perPage: wholeNumber(env, 'BACKFILL_PER_PAGE', 100, 1, 1000),
+    pageParam,
+    perPageParam,
+    windowParams: Object.freeze({ ...(from ? { from } : {}), ...(to ? { to } : {}) }),
+    order: order as BackfillConfig['order'],
+    maxPasses: wholeNumber(env, 'BACKFILL_MAX_PASSES', 3, 1, 10),
+    maxPages: wholeNumber(env, 'BACKFILL_MAX_PAGES', 10_000, 1, 1_000_000),
+    queueThreshold: wholeNumber(env, 'BACKFILL_QUEUE_THRESHOLD', 5000, 0, 10_000_000),
+    ...(arn
+      ? {
+          stateMachineArn: matching(
+            'BACKFILL_STATE_MACHINE_ARN',
+            arn,
+            STATE_MACHINE_ARN,
+            'a state machine ARN',
+          ),
+        }
+      : {}),
   });
 }

@@ -109,3 +109,12 @@ export const PERMANENT_ERROR_NAMES = [
 export function isPermanent(error: unknown): boolean {
   return error instanceof EnrichmentError && !error.retryable;
 }
+
+/**
+ * The queue consumer did not start a message because too little of the invocation was left to
+ * finish it; SQS hands it out again later. Always retryable. An addition to the contract's list.
+ */
+export class OutOfTimeError extends EnrichmentError {
+  override readonly name = 'OutOfTimeError';
+  readonly retryable = true;
+}

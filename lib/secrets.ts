@@ -10,8 +10,8 @@ import { CometChatAuthError, StorageError } from './errors.ts';
 /** Something that yields a secret, fetching it at most once per container. */
 export type SecretProvider = () => Promise<string>;
 
-/** Never expire: the contract reads each secret once per container. */
-const CACHE_FOREVER_SECONDS = Number.MAX_SAFE_INTEGER / 1000;
+/** Longer than any container lives: the contract reads each secret once per container. */
+const CACHE_FOREVER_SECONDS = 365 * 24 * 60 * 60;
 
 /**
  * A provider for `source`. `what` names the secret in error messages (the value never appears).
