@@ -3,14 +3,16 @@
  * EnrichmentResult, or throws an error whose `name` Step Functions matches in Retry/Catch.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../lib/dependencies.ts';
 import { type EnrichmentResult, enrichCall } from '../lib/enrich.ts';
 import { logger } from '../lib/logger.ts';
+import { countFailure, metrics } from '../lib/metrics.ts';
 import { observeWith } from '../lib/observe.ts';
 
-const deps = { ...enrichDependenciesFromEnv(), observe: observeWith(logger) };
+const deps = { ...enrichDependenciesFromEnv(), observe: observeWith(logger, metrics) };
 
 async function enrichCallHandler(event: unknown, context: Context): Promise<EnrichmentResult> {
   const sessionId = (event as { sessionId?: unknown } | null)?.sessionId;
@@ -23,9 +25,12 @@ async function enrichCallHandler(event: unknown, context: Context): Promise<Enri
     return result;
   } catch (error) {
     logger.error('enrichment failed', { error });
+    countFailure(error);
     throw error;
   }
 }
 
 /** The Lambda entry point. */
-export const handler = middy(enrichCallHandler).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(enrichCallHandler)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));

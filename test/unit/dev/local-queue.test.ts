@@ -1,0 +1,131 @@
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalQueues, startLocalQueues } from '../../../dev/local-queue.ts';
+
+const MAIN = 'main.fifo';
+const DLQ = 'dlq.fifo';
+
+let queues: LocalQueues;
+let sqs: SQSClient;
+
+const message = (body: string, group: string, dedupe = body) => ({
+  MessageBody: body,
+  MessageGroupId: group,
+  MessageDeduplicationId: dedupe,
+});
+
+beforeEach(async () => {
+  queues = await startLocalQueues({ queues: [MAIN, DLQ], retryDelayMs: 10, maxReceiveCount: 2 });
+  // The real client, unchanged, pointed at the local queues.
+  sqs = new SQSClient({
+    endpoint: queues.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterEach(async () => {
+  sqs.destroy();
+  await queues.close();
+});
+
+describe('local SQS queues', () => {
+  it('accepts SendMessage from the real SQS client (body MD5 and all)', async () => {
+    const answer = await sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.queueUrl(MAIN), ...message('a', 'g') }),
+    );
+
+    expect(answer.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(queues.messages(MAIN).map((m) => m.body)).toEqual(['a']);
+  });
+
+  it('drops a repeated deduplication id within the window, as a FIFO queue does', async () => {
+    const url = queues.queueUrl(MAIN);
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('first', 'g', 'same') }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('second', 'g', 'same') }));
+
+    expect(queues.messages(MAIN).map((m) => m.body)).toEqual(['first']);
+  });
+
+  it('takes SendMessageBatch and reports entries without a group id as failed', async () => {
+    const answer = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.queueUrl(MAIN),
+        Entries: [
+          { Id: 'a', ...message('a', 'g') },
+          { Id: 'b', MessageBody: 'b', MessageDeduplicationId: 'b' },
+        ],
+      }),
+    );
+
+    expect(answer.Successful?.map((entry) => entry.Id)).toEqual(['a']);
+    expect(answer.Failed).toEqual([expect.objectContaining({ Id: 'b', SenderFault: true })]);
+  });
+
+  it('says QueueDoesNotExist for an unknown queue', async () => {
+    const send = sqs.send(
+      new SendMessageCommand({ QueueUrl: `${queues.endpoint}/000000000000/nope.fifo`, ...message('a', 'g') }),
+    );
+
+    await expect(send).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+
+  it("hands out messages in order, retries failures, keeps a group's order, and redrives after the last try", async () => {
+    const url = queues.queueUrl(MAIN);
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('bad', 'g1') }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('after-bad', 'g1') }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('other', 'g2') }));
+
+    const events: string[][] = [];
+    queues.consume(
+      MAIN,
+      async (event: SQSEvent): Promise<SQSBatchResponse> => {
+        events.push(event.Records.map((record) => record.body));
+        const failures = event.Records.filter((record) => record.body === 'bad').map((record) => ({
+          itemIdentifier: record.messageId,
+        }));
+        // Like the FIFO batch processor: after a failure, the rest of that group fails too.
+        const failedGroups = new Set(
+          event.Records.filter((r) => r.body === 'bad').map((r) => r.attributes.MessageGroupId),
+        );
+        for (const record of event.Records) {
+          if (record.body !== 'bad' && failedGroups.has(record.attributes.MessageGroupId)) {
+            failures.push({ itemIdentifier: record.messageId });
+          }
+        }
+        return { batchItemFailures: failures };
+      },
+      DLQ,
+    );
+    await queues.drained();
+
+    expect(events[0]).toEqual(['bad', 'after-bad', 'other']);
+    expect(events.flat().filter((body) => body === 'other')).toHaveLength(1);
+    expect(queues.messages(MAIN)).toEqual([]);
+    expect(queues.messages(DLQ).map((m) => [m.body, m.receiveCount])).toEqual([
+      ['bad', 2],
+      ['after-bad', 2],
+    ]);
+  });
+
+  it('delivers real-shaped SQS records', async () => {
+    let received: SQSEvent | undefined;
+    queues.consume(MAIN, async (event) => {
+      received = event;
+      return { batchItemFailures: [] };
+    });
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl(MAIN), ...message('{"x":1}', 'g') }));
+    await queues.drained();
+
+    expect(received?.Records[0]).toMatchObject({
+      body: '{"x":1}',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:main.fifo',
+      attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'g', MessageDeduplicationId: '{"x":1}' },
+    });
+  });
+});
