@@ -8,7 +8,9 @@
  * - List Calls takes `page` (default 1) and `perPage` (default 100, clamped to 1..1000) and
  *   exact-match filters (`LIST_FILTERS`); results are sorted by `initiatedAt`, newest first,
  *   then by session id. No order is documented: this one is an assumption. `total_pages` is 0
- *   when nothing matches.
+ *   when nothing matches. With `listWindowParams`, two parameters of the caller's naming act as
+ *   inclusive bounds on `initiatedAt` (CometChat documents no such bounds). `onListCalls` lets a
+ *   test change the calls between two page requests, as new calls do in production.
  * - Recording URLs are signed like CloudFront chat-media URLs (`Expires`, `Signature`,
  *   `Key-Pair-Id`) with a per-simulator secret, so a tampered or expired URL gets 403.
  *   The signature carries a random nonce, so every Get Call issues a new URL even within a second.
@@ -101,6 +103,11 @@ export interface CometChatSimulator {
   failNext(match: FaultMatch, ...faults: Fault[]): void;
   /** Queues one-shot faults for the next downloads of recording `rid`, used in order. */
   failNextRecording(rid: string, ...faults: RecordingFault[]): void;
+  /**
+   * Calls `hook` before each List Calls page is built (after auth, faults and rate limits), so
+   * it can add, update or remove calls mid-walk. `undefined` removes it.
+   */
+  onListCalls(hook: ((request: ListCallsRequest) => void) | undefined): void;
   /** Every request answered (or reset, or left hanging), oldest first. */
   readonly requests: ReadonlyArray<SimulatorRequest>;
   resetRequests(): void;
@@ -131,6 +138,22 @@ export interface CometChatSimulatorOptions {
   rateLimitHeaders?: 'X-RateLimit' | 'X-Rate-Limit';
   /** Milliseconds since the epoch; default `Date.now`. Lets tests expire URLs and rate windows. */
   clock?: () => number;
+  /**
+   * List Calls query parameters read as inclusive bounds (Unix seconds) on `initiatedAt`, e.g.
+   * `{ from: 'initiatedAfter', to: 'initiatedBefore' }`. A parameter named here is not also an
+   * exact-match filter. Default: none.
+   */
+  listWindowParams?: { from?: string; to?: string };
+}
+
+/** What a List Calls hook is told about the request about to be answered. */
+export interface ListCallsRequest {
+  page: number;
+  perPage: number;
+  /** The query parameters as sent. */
+  query: Readonly<Record<string, string>>;
+  /** List Calls requests answered before this one (since the hook was set). */
+  answered: number;
 }
 
 /** List Calls query parameters matched exactly against the call's field (`uid`: any party). */
@@ -239,6 +262,8 @@ class Simulator implements CometChatSimulator {
   private readonly clock: () => number;
   private rateWindow = { start: -1, count: 0 };
   private closing: Promise<void> | undefined;
+  private readonly windowParams: { from?: string; to?: string };
+  private listHook: { hook: (request: ListCallsRequest) => void; answered: number } | undefined;
 
   constructor(
     private readonly server: ReturnType<typeof createServer>,
@@ -256,6 +281,7 @@ class Simulator implements CometChatSimulator {
     this.rateLimit = options.rateLimitPerMinute;
     this.rateHeaders = options.rateLimitHeaders ?? 'X-RateLimit';
     this.clock = options.clock ?? Date.now;
+    this.windowParams = { ...options.listWindowParams };
     for (const call of options.calls ?? []) this.addCall(call);
   }
 
@@ -301,6 +327,10 @@ class Simulator implements CometChatSimulator {
 
   failNextRecording(rid: string, ...faults: RecordingFault[]): void {
     this.recordingFaults.set(rid, [...(this.recordingFaults.get(rid) ?? []), ...faults]);
+  }
+
+  onListCalls(hook: ((request: ListCallsRequest) => void) | undefined): void {
+    this.listHook = hook ? { hook, answered: 0 } : undefined;
   }
 
   resetRequests(): void {
@@ -530,12 +560,26 @@ class Simulator implements CometChatSimulator {
   private listCalls(query: URLSearchParams): unknown {
     const page = positiveInt(query.get('page'), 1);
     const perPage = Math.min(positiveInt(query.get('perPage'), DEFAULT_PER_PAGE), MAX_PER_PAGE);
+    if (this.listHook) {
+      const { hook, answered } = this.listHook;
+      this.listHook.answered += 1;
+      hook({ page, perPage, query: Object.fromEntries(query), answered });
+    }
+    const bounds = Object.values(this.windowParams);
     const filters = LIST_FILTERS.flatMap((name) => {
       const value = query.get(name);
-      return value === null ? [] : [[name, value] as const];
+      return value === null || bounds.includes(name) ? [] : [[name, value] as const];
     });
+    const from = this.bound(query, this.windowParams.from);
+    const to = this.bound(query, this.windowParams.to);
     const matching = [...this.calls.entries()]
       .filter(([, stored]) => filters.every(([name, value]) => matchesFilter(stored.raw, name, value)))
+      .filter(([, stored]) => {
+        if (from === undefined && to === undefined) return true;
+        const initiatedAt = toNumber(stored.raw.initiatedAt);
+        if (initiatedAt === undefined) return false;
+        return (from === undefined || initiatedAt >= from) && (to === undefined || initiatedAt <= to);
+      })
       .sort(
         ([aId, a], [bId, b]) =>
           (toNumber(b.raw.initiatedAt) ?? 0) - (toNumber(a.raw.initiatedAt) ?? 0) || (aId < bId ? -1 : 1),
@@ -554,6 +598,12 @@ class Simulator implements CometChatSimulator {
         },
       },
     };
+  }
+
+  /** The value of a window-bound parameter, when it is configured and sent as a number. */
+  private bound(query: URLSearchParams, name: string | undefined): number | undefined {
+    const value = name === undefined ? null : query.get(name);
+    return value === null ? undefined : toNumber(value);
   }
 
   private issueExpires(): number {

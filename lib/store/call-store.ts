@@ -6,14 +6,15 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { CallItem, ParticipantItem, RecordingItem } from '../calls/types.ts';
-import { callPk, STATUS_RANK } from '../calls/types.ts';
+import type { CallItem, CallStatus, ParticipantItem, RecordingItem } from '../calls/types.ts';
+import { CALL_STATUSES, callPk, STATUS_RANK } from '../calls/types.ts';
 import { StorageError } from '../errors.ts';
 import {
   bySk,
@@ -70,6 +71,11 @@ export interface CallStore {
   getCheckpoint(name: string): Promise<{ highWaterMark: number; takenAt: string } | undefined>;
   /** Only moves forward: conditional on the stored highWaterMark being lower (or absent). Returns whether it moved. */
   putCheckpoint(name: string, highWaterMark: number, now?: Date): Promise<boolean>;
+  /**
+   * The stored status of each call that has a call item (BatchGetItem in chunks of 100, eventually
+   * consistent, unprocessed keys retried); calls not stored are absent from the map.
+   */
+  getStatuses(sessionIds: readonly string[]): Promise<Map<string, CallStatus>>;
   /** Count of DynamoDB requests this store has sent (read + write), for benchmarks/tests. */
   readonly requestCount: { reads: number; writes: number };
 }
@@ -86,6 +92,11 @@ const CHECKPOINT_PREFIX = 'CHECKPOINT#';
 const LOAD_ATTEMPTS = 3;
 /** Commits tried before giving up, each lost to another run that committed first. */
 const SAVE_ATTEMPTS = 5;
+/** BatchGetItem's own limit on keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Requests per chunk before unprocessed keys (throttling) become a StorageError. */
+const BATCH_GET_ATTEMPTS = 6;
+const BATCH_GET_BASE_DELAY_MS = 50;
 
 type Item = Record<string, unknown>;
 interface Leftover {
@@ -466,5 +477,56 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     );
   }
 
-  return { load, save, getCheckpoint, putCheckpoint, requestCount };
+  async function getStatuses(sessionIds: readonly string[]): Promise<Map<string, CallStatus>> {
+    const statuses = new Map<string, CallStatus>();
+    // A key twice in one request is a ValidationException.
+    const unique = [...new Set(sessionIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
+      let keys: Item[] = unique
+        .slice(start, start + BATCH_GET_KEYS)
+        .map((sessionId) => ({ pk: callPk(sessionId), sk: CALL_SK }));
+      for (let attempt = 1; keys.length > 0; attempt += 1) {
+        if (attempt > BATCH_GET_ATTEMPTS) {
+          throw new StorageError(
+            `DynamoDB BatchGetItem on table ${TableName} left ${keys.length} keys unprocessed ` +
+              `after ${BATCH_GET_ATTEMPTS} attempts`,
+          );
+        }
+        if (attempt > 1) await sleep(batchDelayMs(attempt - 1));
+        const requestKeys = keys;
+        const response = await send('reads', 'BatchGetItem', () =>
+          client.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [TableName]: {
+                  Keys: requestKeys,
+                  ProjectionExpression: 'sessionId, #status',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                },
+              },
+            }),
+          ),
+        );
+        for (const item of response.Responses?.[TableName] ?? []) {
+          const status = CALL_STATUSES.find((s) => s === item.status);
+          if (typeof item.sessionId === 'string' && status !== undefined) {
+            statuses.set(item.sessionId, status);
+          }
+        }
+        keys = response.UnprocessedKeys?.[TableName]?.Keys ?? [];
+      }
+    }
+    return statuses;
+  }
+
+  return { load, save, getCheckpoint, putCheckpoint, getStatuses, requestCount };
+}
+
+/** Full-jitter exponential delay before retrying unprocessed keys, as the SDK's own retries do. */
+function batchDelayMs(retry: number): number {
+  return Math.random() * BATCH_GET_BASE_DELAY_MS * 2 ** retry;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,325 @@
+/**
+ * The backfill use case: finds the calls of a time window that the archive does not hold in a
+ * final state, and hands them to enrichment, so calls whose webhooks were lost still arrive.
+ *
+ * 1. The window: `{from, to}` as given, or from the stored checkpoint less an overlap, to now.
+ * 2. List Calls, page by page, spending a token of the request budget per request; every call
+ *    of the window is seen once (lib/backfill/list-walk.ts says how, with pages that shift).
+ * 3. Calls stored with a terminal status are skipped (one BatchGetItem per 100 calls). The rest
+ *    are enrichment work, ongoing ones included, so what is known now is stored now.
+ * 4. Up to `queueThreshold` calls go to the enrichment queue (SendMessageBatch, ten at a time);
+ *    a larger backlog is streamed into a manifest in S3 and handed to the backfill state
+ *    machine instead (when one is configured), so the queue is not flooded.
+ * 5. Only when the walk covered the whole window and every call was handed over does the
+ *    checkpoint move: to the window's end, or to the oldest call still in progress if that is
+ *    earlier, so the next run lists it again. A dry run lists and counts, and changes nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type CallOrder,
+  type IncompleteReason,
+  type ListedCall,
+  type WalkObservation,
+  type WalkSettings,
+  walkCalls,
+} from './backfill/list-walk.ts';
+import type { ManifestSink, ManifestWriter, WrittenManifest } from './backfill/manifest.ts';
+import type { TokenBucket } from './backfill/token-bucket.ts';
+import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './backfill/window.ts';
+import { STATUS_RANK } from './calls/types.ts';
+import type { CometChatClient } from './cometchat/client.ts';
+import type { EnrichmentMessage } from './queue/message.ts';
+import type { CallStore } from './store/call-store.ts';
+
+/** The checkpoint this use case keeps (pk `BACKFILL`, sk `CHECKPOINT#list-calls`). */
+export const BACKFILL_CHECKPOINT = 'list-calls';
+/** Session ids a dry run returns at most (the Lambda response must stay small). */
+export const DRY_RUN_SAMPLE = 1000;
+
+/** The adapters the backfill works through. */
+export interface BackfillDependencies {
+  cometChat: Pick<CometChatClient, 'listCalls'>;
+  store: Pick<CallStore, 'getCheckpoint' | 'putCheckpoint' | 'getStatuses'>;
+  /** Sends messages to the enrichment queue; resolves once every one was accepted, else throws. */
+  enqueue(messages: readonly EnrichmentMessage[]): Promise<void>;
+  /** Every List Calls request spends one token. */
+  bucket: TokenBucket;
+  /** The large-backlog path; without it every call goes to the queue. */
+  manifests?: ManifestSink;
+  /** Epoch ms; default `Date.now` (tests hand in the bucket's fake clock). */
+  now?: () => number;
+  observe?: (observation: BackfillObservation) => void;
+}
+
+/** Tuning, from configuration (lib/config.ts `readBackfillConfig`). */
+export interface BackfillSettings {
+  /** Seconds taken off the checkpoint when `from` is not given. */
+  overlapSeconds: number;
+  /** How far back a run with no checkpoint (and no `from`) goes. */
+  lookbackSeconds: number;
+  /**
+   * A call still in progress holds the checkpoint back only this long after it was initiated,
+   * so one stuck in `initiated` cannot pin it for ever.
+   */
+  holdSeconds: number;
+  perPage: number;
+  order: CallOrder;
+  maxPasses: number;
+  maxPages: number;
+  /** Query parameters carrying the window's bounds to List Calls (Unix seconds), when configured. */
+  windowParams?: { from?: string; to?: string };
+  /** Calls above this go to a manifest and the state machine (when `manifests` is given). */
+  queueThreshold: number;
+}
+
+/** Per-invocation limits. */
+export interface BackfillOptions {
+  /** Epoch ms by which the run must be over (the Lambda's own deadline). */
+  deadline?: number;
+  signal?: AbortSignal;
+  /** Names the manifest and the execution; default `backfill-<to>-<random>`. */
+  runId?: string;
+}
+
+/** What a run did. `from`, `to` and `checkpoint` are ISO-8601 (UTC, second precision). */
+export interface BackfillResult {
+  from: string;
+  to: string;
+  /** List Calls pages read. */
+  pages: number;
+  /** Distinct calls of the window that List Calls returned. */
+  listed: number;
+  /** Calls sent to the enrichment queue (0 on a dry run and on the manifest path). */
+  enqueued: number;
+  /** The stored checkpoint after the run; null when there is none. */
+  checkpoint: string | null;
+  /** Whether this run moved the checkpoint. */
+  checkpointAdvanced: boolean;
+  /** Calls skipped because they are stored with a terminal status. */
+  skipped: number;
+  /** Calls that need enrichment: `listed - skipped`. */
+  eligible: number;
+  dryRun: boolean;
+  /** Whether the walk covered the whole window; when false the checkpoint stays where it was. */
+  complete: boolean;
+  incompleteReason?: IncompleteReason;
+  /** Dry run only: the calls that would be enqueued (at most {@link DRY_RUN_SAMPLE}). */
+  sessionIds?: string[];
+  /** Manifest path only. */
+  manifest?: WrittenManifest;
+  /** Manifest path only: the state machine execution ARN. */
+  execution?: string;
+}
+
+/** What a run reports as it goes (logged by the handler). */
+export type BackfillObservation =
+  | { kind: 'window'; from: string; to: string; defaultFrom: boolean; clamped: boolean }
+  | WalkObservation
+  | { kind: 'too-large'; estimatedPages: number; pagesThatFit: number }
+  | { kind: 'manifest'; bucket: string; key: string; count: number; execution: string }
+  | { kind: 'enqueued'; count: number }
+  | { kind: 'incomplete'; reason: IncompleteReason }
+  | { kind: 'checkpoint'; mark: string; advanced: boolean };
+
+/** Time kept back from the walk for enqueueing and the checkpoint: at least this much… */
+const MIN_RESERVE_MS = 10_000;
+/** …or this share of what is left, whichever is more. */
+const RESERVE_SHARE = 0.2;
+
+/** The enrichment work for one listed call. */
+function messageFor(call: ListedCall): EnrichmentMessage {
+  return {
+    sessionId: call.sessionId,
+    trigger: 'backfill',
+    eventKey: `backfill:${call.sessionId}:${call.listedStatus}`,
+  };
+}
+
+function defaultRunId(window: TimeWindow): string {
+  const stamp = isoOf(window.to)
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `backfill-${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Where the work goes: kept in memory up to the threshold (for the queue), streamed into a
+ * manifest beyond it. A dry run only counts, keeping a sample.
+ */
+class Backlog {
+  readonly messages: EnrichmentMessage[] = [];
+  count = 0;
+  writer: ManifestWriter | undefined;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly manifests: ManifestSink | undefined,
+    private readonly runId: string,
+    private readonly dryRun: boolean,
+  ) {}
+
+  async add(message: EnrichmentMessage): Promise<void> {
+    this.count += 1;
+    if (this.dryRun) {
+      if (this.messages.length < DRY_RUN_SAMPLE) this.messages.push(message);
+      return;
+    }
+    if (this.writer) {
+      await this.writer.write(message.sessionId);
+      return;
+    }
+    this.messages.push(message);
+    if (this.manifests && this.messages.length > this.threshold) {
+      this.writer = this.manifests.open(this.runId);
+      for (const held of this.messages.splice(0)) await this.writer.write(held.sessionId);
+    }
+  }
+}
+
+/**
+ * Runs one backfill. `event` is the invocation's input (`{from?, to?, dryRun?}`, or a Scheduled
+ * Event). Throws `InvalidInputError` for a bad input, the client's errors for a CometChat
+ * failure, `StorageError` when DynamoDB, SQS, S3 or Step Functions fail; on any throw the
+ * checkpoint has not moved.
+ */
+export async function backfill(
+  event: unknown,
+  deps: BackfillDependencies,
+  settings: BackfillSettings,
+  options: BackfillOptions = {},
+): Promise<BackfillResult> {
+  const input = parseBackfillInput(event);
+  const now = deps.now ?? Date.now;
+  const stored = await deps.store.getCheckpoint(BACKFILL_CHECKPOINT);
+  const window = resolveWindow(input, {
+    now: now(),
+    checkpoint: stored?.highWaterMark,
+    overlapSeconds: settings.overlapSeconds,
+    lookbackSeconds: settings.lookbackSeconds,
+  });
+  deps.observe?.({
+    kind: 'window',
+    from: isoOf(window.from),
+    to: isoOf(window.to),
+    defaultFrom: window.defaultFrom,
+    clamped: window.clamped,
+  });
+
+  const runId = options.runId ?? defaultRunId(window);
+  const backlog = new Backlog(settings.queueThreshold, deps.manifests, runId, input.dryRun);
+  const holdFrom = Math.floor(now() / 1000) - settings.holdSeconds;
+  let oldestInProgress: number | undefined;
+  let skipped = 0;
+
+  const stopBy =
+    options.deadline === undefined
+      ? undefined
+      : options.deadline - Math.max(MIN_RESERVE_MS, (options.deadline - now()) * RESERVE_SHARE);
+  const walkSettings: WalkSettings = {
+    perPage: settings.perPage,
+    order: settings.order,
+    maxPasses: settings.maxPasses,
+    maxPages: settings.maxPages,
+    ...windowFilters(settings.windowParams, window),
+  };
+  const observeWalk = (observation: WalkObservation) => {
+    deps.observe?.(observation);
+    if (
+      observation.kind === 'page' &&
+      observation.pass === 1 &&
+      observation.page === 1 &&
+      settings.order === 'unknown' &&
+      observation.totalPages !== undefined &&
+      stopBy !== undefined
+    ) {
+      const pagesThatFit = Math.floor((stopBy - now()) / deps.bucket.intervalMs) + deps.bucket.capacity;
+      if (observation.totalPages > pagesThatFit) {
+        deps.observe?.({ kind: 'too-large', estimatedPages: observation.totalPages, pagesThatFit });
+      }
+    }
+  };
+
+  let walk: Awaited<ReturnType<typeof walkCalls>>;
+  try {
+    walk = await walkCalls(
+      window,
+      walkSettings,
+      { listCalls: deps.cometChat.listCalls, bucket: deps.bucket, now, observe: observeWalk },
+      async (calls) => {
+        const statuses = await deps.store.getStatuses(calls.map((c) => c.sessionId));
+        for (const call of calls) {
+          const storedStatus = statuses.get(call.sessionId);
+          if (storedStatus !== undefined && STATUS_RANK[storedStatus] === 2) {
+            skipped += 1;
+            continue;
+          }
+          const inProgress = call.status === undefined || STATUS_RANK[call.status] < 2;
+          if (inProgress && call.time !== undefined && call.time >= holdFrom) {
+            oldestInProgress = Math.min(oldestInProgress ?? call.time, call.time);
+          }
+          await backlog.add(messageFor(call));
+        }
+      },
+      {
+        ...(stopBy === undefined ? {} : { stopBy, deadline: (stopBy + (options.deadline ?? stopBy)) / 2 }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+  } catch (error) {
+    await backlog.writer?.abort();
+    throw error;
+  }
+  if (!walk.complete && walk.incompleteReason) {
+    deps.observe?.({ kind: 'incomplete', reason: walk.incompleteReason });
+  }
+
+  const result: BackfillResult = {
+    from: isoOf(window.from),
+    to: isoOf(window.to),
+    pages: walk.pages,
+    listed: walk.listed,
+    enqueued: 0,
+    checkpoint: stored ? isoOf(stored.highWaterMark) : null,
+    checkpointAdvanced: false,
+    skipped,
+    eligible: backlog.count,
+    dryRun: input.dryRun,
+    complete: walk.complete,
+    ...(walk.incompleteReason ? { incompleteReason: walk.incompleteReason } : {}),
+  };
+  if (input.dryRun) return { ...result, sessionIds: backlog.messages.map((m) => m.sessionId) };
+
+  if (backlog.writer && deps.manifests) {
+    const manifest = await backlog.writer.close();
+    const execution = await deps.manifests.start(manifest, runId);
+    deps.observe?.({ kind: 'manifest', ...manifest, execution });
+    result.manifest = manifest;
+    result.execution = execution;
+  } else if (backlog.messages.length > 0) {
+    await deps.enqueue(backlog.messages);
+    result.enqueued = backlog.messages.length;
+    deps.observe?.({ kind: 'enqueued', count: result.enqueued });
+  }
+
+  // A window that starts after the checkpoint leaves a gap it must not paper over.
+  const contiguous = stored === undefined || window.from <= stored.highWaterMark;
+  if (walk.complete && contiguous) {
+    const mark = Math.min(window.to, oldestInProgress ?? window.to);
+    const advanced = await deps.store.putCheckpoint(BACKFILL_CHECKPOINT, mark, new Date(now()));
+    deps.observe?.({ kind: 'checkpoint', mark: isoOf(mark), advanced });
+    result.checkpoint = isoOf(Math.max(mark, stored?.highWaterMark ?? mark));
+    result.checkpointAdvanced = advanced;
+  }
+  return result;
+}
+
+/** The window's bounds as List Calls query parameters, for the names configured. */
+function windowFilters(
+  params: BackfillSettings['windowParams'],
+  window: TimeWindow,
+): Pick<WalkSettings, 'filters'> {
+  const filters: Record<string, number> = {};
+  if (params?.from) filters[params.from] = window.from;
+  if (params?.to) filters[params.to] = window.to;
+  return Object.keys(filters).length > 0 ? { filters } : {};
+}

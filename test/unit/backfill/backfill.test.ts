@@ -1,0 +1,335 @@
+import { describe, expect, it } from 'vitest';
+import type { ManifestSink, WrittenManifest } from '../../../lib/backfill/manifest.ts';
+import { createTokenBucket } from '../../../lib/backfill/token-bucket.ts';
+import {
+  type BackfillDependencies,
+  type BackfillObservation,
+  type BackfillSettings,
+  backfill,
+} from '../../../lib/backfill.ts';
+import type { CallStatus } from '../../../lib/calls/types.ts';
+import { InvalidInputError, StorageError } from '../../../lib/errors.ts';
+import type { EnrichmentMessage } from '../../../lib/queue/message.ts';
+import { type FakeClock, fakeClock } from './fake-clock.ts';
+import { type FakeListCalls, fakeListCalls, rawCall, rawCalls } from './fake-list-calls.ts';
+
+const NOW = Date.UTC(2024, 4, 1, 12); // 2024-05-01T12:00:00Z
+const NOW_S = NOW / 1000;
+const HOUR = 3600;
+
+const SETTINGS: BackfillSettings = {
+  overlapSeconds: HOUR,
+  lookbackSeconds: 24 * HOUR,
+  holdSeconds: 24 * HOUR,
+  perPage: 100,
+  order: 'unknown',
+  maxPasses: 3,
+  maxPages: 1000,
+  queueThreshold: 5000,
+};
+
+interface Harness {
+  deps: BackfillDependencies;
+  list: FakeListCalls;
+  clock: FakeClock;
+  checkpoint: { highWaterMark: number; takenAt: string } | undefined;
+  statuses: Map<string, CallStatus>;
+  enqueued: EnrichmentMessage[][];
+  observations: BackfillObservation[];
+  /** Makes the next enqueue throw. */
+  failEnqueue: boolean;
+  manifests: { lines: string[]; aborted: boolean; started: WrittenManifest[] };
+}
+
+function harness(calls: ReturnType<typeof rawCalls>, options: { manifests?: boolean } = {}): Harness {
+  const clock = fakeClock(NOW);
+  const list = fakeListCalls(calls);
+  const h: Harness = {
+    list,
+    clock,
+    checkpoint: undefined,
+    statuses: new Map(),
+    enqueued: [],
+    observations: [],
+    failEnqueue: false,
+    manifests: { lines: [], aborted: false, started: [] },
+    deps: undefined as unknown as BackfillDependencies,
+  };
+  const sink: ManifestSink = {
+    open: (runId) => ({
+      write: async (sessionId) => {
+        h.manifests.lines.push(sessionId);
+      },
+      close: async () => ({
+        bucket: 'archive',
+        key: `backfill/manifests/${runId}.jsonl`,
+        count: h.manifests.lines.length,
+      }),
+      abort: async () => {
+        h.manifests.aborted = true;
+      },
+    }),
+    start: async (manifest) => {
+      h.manifests.started.push(manifest);
+      return 'arn:aws:states:us-east-1:123456789012:execution:backfill:run';
+    },
+  };
+  h.deps = {
+    cometChat: { listCalls: (params) => list.listCalls(params) },
+    store: {
+      getCheckpoint: async () => h.checkpoint,
+      putCheckpoint: async (_name, mark, now = new Date()) => {
+        if (h.checkpoint && h.checkpoint.highWaterMark >= mark) return false;
+        h.checkpoint = { highWaterMark: mark, takenAt: now.toISOString() };
+        return true;
+      },
+      getStatuses: async (ids) =>
+        new Map(ids.flatMap((id) => (h.statuses.has(id) ? [[id, h.statuses.get(id) as CallStatus]] : []))),
+    },
+    enqueue: async (messages) => {
+      if (h.failEnqueue) throw new StorageError('SQS is down');
+      h.enqueued.push([...messages]);
+    },
+    bucket: createTokenBucket({ ratePerMinute: 6000, clock }),
+    now: clock.now,
+    observe: (o) => h.observations.push(o),
+    ...(options.manifests ? { manifests: sink } : {}),
+  };
+  return h;
+}
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const enqueuedIds = (h: Harness) => h.enqueued.flat().map((m) => m.sessionId);
+
+describe('backfill', () => {
+  it('on a first run, enqueues the last day’s calls not stored as final and moves the checkpoint to now', async () => {
+    const calls = rawCalls(30, NOW_S - 60); // one a minute, the newest a minute ago
+    const old = rawCall('v1.us.test.two-days-ago', NOW_S - 48 * HOUR);
+    const h = harness([...calls, old]);
+    h.statuses.set('v1.us.test.c0000', 'ended');
+    h.statuses.set('v1.us.test.c0001', 'ongoing');
+
+    const result = await backfill(undefined, h.deps, SETTINGS);
+
+    expect(result).toEqual({
+      from: iso(NOW_S - 24 * HOUR),
+      to: iso(NOW_S),
+      pages: 1,
+      listed: 30,
+      enqueued: 29,
+      checkpoint: iso(NOW_S),
+      checkpointAdvanced: true,
+      skipped: 1,
+      eligible: 29,
+      dryRun: false,
+      complete: true,
+    });
+    expect(enqueuedIds(h)).toEqual(calls.slice(1).map((c) => c.sessionId));
+    expect(h.enqueued[0]?.[0]).toEqual({
+      sessionId: 'v1.us.test.c0001',
+      trigger: 'backfill',
+      eventKey: 'backfill:v1.us.test.c0001:ended',
+    });
+  });
+
+  it('starts the next run an overlap before the checkpoint', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+    h.checkpoint = { highWaterMark: NOW_S - 2 * HOUR, takenAt: iso(NOW_S - 2 * HOUR) };
+
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(result.from).toBe(iso(NOW_S - 3 * HOUR));
+    expect(result.checkpoint).toBe(iso(NOW_S));
+  });
+
+  it('enqueues a call in progress but keeps the checkpoint at it, so the next run lists it again', async () => {
+    const calls = [
+      rawCall('v1.us.test.done', NOW_S - 60),
+      rawCall('v1.us.test.live', NOW_S - 30 * 60, 'ongoing'),
+      rawCall('v1.us.test.ringing', NOW_S - 10 * 60, 'initiated'),
+    ];
+    const h = harness(calls);
+
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(enqueuedIds(h)).toEqual(['v1.us.test.done', 'v1.us.test.live', 'v1.us.test.ringing']);
+    expect(h.enqueued[0]?.[1]?.eventKey).toBe('backfill:v1.us.test.live:ongoing');
+    expect(result.checkpoint).toBe(iso(NOW_S - 30 * 60));
+  });
+
+  it('lets a call in progress hold the checkpoint only for the hold time', async () => {
+    const h = harness([rawCall('v1.us.test.stuck', NOW_S - 20 * HOUR, 'initiated')]);
+
+    const result = await backfill({}, h.deps, { ...SETTINGS, holdSeconds: 6 * HOUR });
+
+    expect(enqueuedIds(h)).toEqual(['v1.us.test.stuck']);
+    expect(result.checkpoint).toBe(iso(NOW_S));
+  });
+
+  it('does not hold the checkpoint for a call listed in progress but stored as final', async () => {
+    const h = harness([rawCall('v1.us.test.live', NOW_S - 30 * 60, 'ongoing')]);
+    h.statuses.set('v1.us.test.live', 'ended');
+
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(result).toMatchObject({ enqueued: 0, skipped: 1, checkpoint: iso(NOW_S) });
+    expect(h.enqueued).toEqual([]);
+  });
+
+  it('leaves the checkpoint where it was when enqueueing fails', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+    h.checkpoint = { highWaterMark: NOW_S - HOUR, takenAt: iso(NOW_S - HOUR) };
+    h.failEnqueue = true;
+
+    await expect(backfill({}, h.deps, SETTINGS)).rejects.toBeInstanceOf(StorageError);
+    expect(h.checkpoint.highWaterMark).toBe(NOW_S - HOUR);
+  });
+
+  it('on a dry run, lists what it would enqueue and changes nothing', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+    h.statuses.set('v1.us.test.c0004', 'busy');
+
+    const result = await backfill({ dryRun: true }, h.deps, SETTINGS);
+
+    expect(result).toMatchObject({ dryRun: true, enqueued: 0, eligible: 4, skipped: 1, checkpoint: null });
+    expect(result.sessionIds).toEqual([
+      'v1.us.test.c0000',
+      'v1.us.test.c0001',
+      'v1.us.test.c0002',
+      'v1.us.test.c0003',
+    ]);
+    expect(h.enqueued).toEqual([]);
+    expect(h.checkpoint).toBeUndefined();
+  });
+
+  it('does not move the checkpoint over a gap between it and a given from', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+    h.checkpoint = { highWaterMark: NOW_S - 10 * HOUR, takenAt: iso(NOW_S - 10 * HOUR) };
+
+    const gap = await backfill({ from: NOW_S - 2 * HOUR }, h.deps, SETTINGS);
+    const joined = await backfill({ from: NOW_S - 11 * HOUR, to: NOW_S - 5 * HOUR }, h.deps, SETTINGS);
+
+    expect(gap).toMatchObject({ checkpointAdvanced: false, checkpoint: iso(NOW_S - 10 * HOUR), enqueued: 5 });
+    expect(joined).toMatchObject({ checkpointAdvanced: true, checkpoint: iso(NOW_S - 5 * HOUR) });
+  });
+
+  it('never moves the checkpoint back', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+    h.checkpoint = { highWaterMark: NOW_S - HOUR, takenAt: iso(NOW_S - HOUR) };
+
+    const result = await backfill({ from: NOW_S - 5 * HOUR, to: NOW_S - 3 * HOUR }, h.deps, SETTINGS);
+
+    expect(result).toMatchObject({ checkpointAdvanced: false, checkpoint: iso(NOW_S - HOUR) });
+  });
+
+  it('enqueues what an incomplete walk found but leaves the checkpoint alone', async () => {
+    const h = harness(rawCalls(500, NOW_S - 60, 'c', 'ended', 1));
+
+    const result = await backfill({}, h.deps, { ...SETTINGS, maxPages: 2 });
+
+    expect(result).toMatchObject({
+      complete: false,
+      incompleteReason: 'max-pages',
+      enqueued: 200,
+      checkpoint: null,
+    });
+    expect(h.observations).toContainEqual({ kind: 'incomplete', reason: 'max-pages' });
+  });
+
+  it('streams a backlog over the threshold into a manifest and starts the state machine', async () => {
+    const calls = rawCalls(250, NOW_S - 60, 'c', 'ended', 1);
+    const h = harness(calls, { manifests: true });
+    h.statuses.set('v1.us.test.c0007', 'ended');
+
+    const result = await backfill({}, h.deps, { ...SETTINGS, queueThreshold: 100 }, { runId: 'run-1' });
+
+    const expected = calls.map((c) => c.sessionId).filter((id) => id !== 'v1.us.test.c0007');
+    expect(h.manifests.lines).toEqual(expected);
+    expect(h.manifests.started).toEqual([
+      { bucket: 'archive', key: 'backfill/manifests/run-1.jsonl', count: 249 },
+    ]);
+    expect(h.enqueued).toEqual([]);
+    expect(result).toMatchObject({
+      enqueued: 0,
+      eligible: 249,
+      manifest: { key: 'backfill/manifests/run-1.jsonl', count: 249 },
+      execution: 'arn:aws:states:us-east-1:123456789012:execution:backfill:run',
+      checkpointAdvanced: true,
+    });
+  });
+
+  it('queues a backlog at the threshold, and everything when no state machine is configured', async () => {
+    const calls = rawCalls(150, NOW_S - 60, 'c', 'ended', 1);
+    const atThreshold = harness(calls, { manifests: true });
+    const noMachine = harness(calls);
+
+    await backfill({}, atThreshold.deps, { ...SETTINGS, queueThreshold: 150 });
+    await backfill({}, noMachine.deps, { ...SETTINGS, queueThreshold: 10 });
+
+    expect(enqueuedIds(atThreshold)).toHaveLength(150);
+    expect(atThreshold.manifests.started).toEqual([]);
+    expect(enqueuedIds(noMachine)).toHaveLength(150);
+  });
+
+  it('aborts the manifest upload when the walk fails', async () => {
+    const calls = rawCalls(250, NOW_S - 60, 'c', 'ended', 1);
+    const h = harness(calls, { manifests: true });
+    const listCalls = h.list.listCalls.bind(h.list);
+    let n = 0;
+    h.deps.cometChat = {
+      listCalls: async (params) => {
+        n += 1;
+        if (n === 3) throw new StorageError('boom');
+        return listCalls(params);
+      },
+    };
+
+    await expect(backfill({}, h.deps, { ...SETTINGS, queueThreshold: 10 })).rejects.toThrow('boom');
+    expect(h.manifests.aborted).toBe(true);
+    expect(h.manifests.started).toEqual([]);
+  });
+
+  it('sends the window bounds under the configured parameter names', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+
+    await backfill({ from: NOW_S - HOUR, to: NOW_S }, h.deps, {
+      ...SETTINGS,
+      windowParams: { from: 'initiatedAfter', to: 'initiatedBefore' },
+    });
+
+    expect(h.list.requests[0]?.filters).toEqual({ initiatedAfter: NOW_S - HOUR, initiatedBefore: NOW_S });
+  });
+
+  it('treats a Scheduled Event as {} and refuses garbage before asking CometChat anything', async () => {
+    const h = harness(rawCalls(5, NOW_S - 60));
+
+    const scheduled = await backfill(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+      h.deps,
+      SETTINGS,
+    );
+    const requests = h.list.requests.length;
+
+    expect(scheduled.enqueued).toBe(5);
+    await expect(backfill({ from: 'soon' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(backfill({ to: 'x' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(InvalidInputError);
+    expect(h.list.requests).toHaveLength(requests);
+  });
+
+  it('warns when the first page says the window holds more pages than the time left allows', async () => {
+    const h = harness(rawCalls(1000, NOW_S - 60, 'c', 'ended', 1));
+    // One request every 10 s; of the 30 s left, 10 s are kept back for enqueueing.
+    h.deps.bucket = createTokenBucket({ ratePerMinute: 6, capacity: 1, clock: h.clock });
+
+    const result = await backfill({}, h.deps, SETTINGS, { deadline: NOW + 30_000 });
+
+    expect(h.observations).toContainEqual({ kind: 'too-large', estimatedPages: 10, pagesThatFit: 3 });
+    expect(result).toMatchObject({
+      complete: false,
+      incompleteReason: 'deadline',
+      pages: 3,
+      checkpoint: null,
+    });
+    expect(result.enqueued).toBe(300);
+  });
+});

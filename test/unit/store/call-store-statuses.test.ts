@@ -1,0 +1,127 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, type LocalService, localClients, startDynalite } from '../../../dev/local-aws.ts';
+import type { CallStatus } from '../../../lib/calls/types.ts';
+import { StorageError } from '../../../lib/errors.ts';
+import { type CallStore, createCallStore } from '../../../lib/store/call-store.ts';
+import { callRecords, newSessionId } from './call-records.ts';
+
+const TABLE = 'call-store-statuses';
+
+let dynalite: LocalService;
+let raw: DynamoDBClient;
+let client: DynamoDBDocumentClient;
+let store: CallStore;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  const clients = localClients({ dynamodb: dynalite.endpoint, s3: 'http://127.0.0.1:9' });
+  clients.s3.destroy();
+  raw = clients.dynamodb;
+  await ensureTable(raw, TABLE);
+  client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  store = createCallStore({ tableName: TABLE, client });
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  await dynalite?.close();
+});
+
+/** Saves one call per status and returns the session ids in the same order. */
+async function saveCalls(statuses: readonly CallStatus[]): Promise<string[]> {
+  const ids = statuses.map(() => newSessionId());
+  await Promise.all(
+    ids.map((id, i) =>
+      store.save(callRecords(id, { status: statuses[i] as CallStatus, participants: [{ uid: 'alice' }] }), {
+        previous: undefined,
+      }),
+    ),
+  );
+  return ids;
+}
+
+/**
+ * A document client that answers the first `throttled` BatchGetItem requests with only half of
+ * their keys processed (or none), as DynamoDB does under throttling.
+ */
+function throttlingClient(
+  throttled: number,
+  keep: 'half' | 'none' = 'half',
+): { client: DynamoDBDocumentClient; requests: number[] } {
+  const requests: number[] = [];
+  let left = throttled;
+  const send = async (command: unknown) => {
+    if (!(command instanceof BatchGetCommand)) return client.send(command as never);
+    const table = command.input.RequestItems?.[TABLE];
+    const keys = table?.Keys ?? [];
+    requests.push(keys.length);
+    if (left <= 0) return client.send(command);
+    left -= 1;
+    const half = keep === 'half' ? Math.ceil(keys.length / 2) : 0;
+    const answer = await client.send(
+      new BatchGetCommand({ RequestItems: { [TABLE]: { ...table, Keys: keys.slice(0, half) } } }),
+    );
+    return { ...answer, UnprocessedKeys: { [TABLE]: { ...table, Keys: keys.slice(half) } } };
+  };
+  return { client: { send } as unknown as DynamoDBDocumentClient, requests };
+}
+
+describe('createCallStore().getStatuses', () => {
+  it('returns the stored status of each stored call and leaves unknown calls out', async () => {
+    const ids = await saveCalls(['ended', 'ongoing', 'initiated', 'cancelled']);
+    const unknown = newSessionId();
+
+    const statuses = await store.getStatuses([...ids, unknown]);
+
+    expect(statuses).toEqual(
+      new Map([
+        [ids[0], 'ended'],
+        [ids[1], 'ongoing'],
+        [ids[2], 'initiated'],
+        [ids[3], 'cancelled'],
+      ]),
+    );
+  });
+
+  it('asks in chunks of 100 keys and sends a repeated id only once, over 250 ids', async () => {
+    const stored = await saveCalls(Array.from({ length: 120 }, (_, i) => (i % 2 ? 'ended' : 'ongoing')));
+    const ids = [...stored, ...stored.slice(0, 10), ...Array.from({ length: 130 }, () => newSessionId())];
+    const counting = throttlingClient(0);
+    const counted = createCallStore({ tableName: TABLE, client: counting.client });
+
+    const statuses = await counted.getStatuses(ids);
+
+    expect(counting.requests).toEqual([100, 100, 50]);
+    expect(statuses.size).toBe(120);
+    expect([...statuses.keys()].sort()).toEqual([...stored].sort());
+  });
+
+  it('asks again for the keys DynamoDB left unprocessed', async () => {
+    const ids = await saveCalls(['ended', 'busy', 'rejected', 'ongoing', 'unanswered', 'missed']);
+    const throttling = throttlingClient(2);
+    const throttled = createCallStore({ tableName: TABLE, client: throttling.client });
+
+    const statuses = await throttled.getStatuses(ids);
+
+    expect(throttling.requests).toEqual([6, 3, 1]);
+    expect(statuses.size).toBe(6);
+  });
+
+  it('fails with a StorageError when keys stay unprocessed', async () => {
+    const ids = await saveCalls(['ended', 'ended']);
+    const throttled = createCallStore({ tableName: TABLE, client: throttlingClient(100, 'none').client });
+
+    await expect(throttled.getStatuses(ids)).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('sends nothing for an empty list', async () => {
+    const counting = throttlingClient(0);
+
+    const statuses = await createCallStore({ tableName: TABLE, client: counting.client }).getStatuses([]);
+
+    expect(statuses.size).toBe(0);
+    expect(counting.requests).toEqual([]);
+  });
+});
