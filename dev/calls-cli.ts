@@ -1,0 +1,695 @@
+/**
+ * `npm run calls -- <command>`: the operator's tool. Enriches calls, runs a backfill and shows
+ * what is stored, against the local stack (the same `.local/` data `npm start` uses, and the
+ * CometChat simulator unless real credentials are set) or, with `--stage`, a deployed stage
+ * through the AWS SDK's default credentials. HELP below lists the commands and exit codes.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BackfillInput } from '../lib/backfill/window.ts';
+import type { BackfillResult } from '../lib/backfill.ts';
+import type { EnrichmentResult } from '../lib/enrich.ts';
+import type { StoredCall } from '../lib/store/call-store.ts';
+import type { LocalStack } from './local-stack.ts';
+
+/** serverless.yml's `service`: deployed names are `<service>-<stage>-<name>`. */
+const SERVICE = 'cometchat-call-archive';
+const ROOT = join(import.meta.dirname, '..');
+const ENRICH_BUDGET_MS = 120_000;
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, infrastructure: 3 } as const;
+
+const COMMANDS = ['enrich', 'backfill', 'status'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const COMMON_HELP = `Options for every command:
+  --stage <stage>     work against a deployed stage (AWS credentials from the usual chain)
+                      instead of the local stack
+  --region <region>   the stage's AWS region (default: AWS_REGION, else us-east-1)
+  --data-dir <dir>    local data folder (default: CALLS_DATA_DIR, else .local/ at the repo root)
+  --json              machine-readable JSON on stdout instead of tables
+  -h, --help          this help`;
+
+const EXIT_HELP = `Exit codes:
+  0  done, nothing failed
+  1  some items failed (see the summary), or the call asked about is not stored
+  2  usage error (unknown command or option, missing or bad argument)
+  3  configuration or infrastructure error: nothing could be done`;
+
+const HELP: Record<Command | 'main', string> = {
+  main: `Usage: npm run calls -- <command> [options]
+
+Commands:
+  enrich <sessionId…>                       enrich calls: CometChat -> DynamoDB + S3
+  backfill [--from T] [--to T] [--dry-run]  find the calls of a time window and enrich them
+  status <sessionId>                        show what is stored for a call
+
+Run "npm run calls -- <command> --help" for a command's own help.
+Locally, DynamoDB and S3 run in-process with their data in .local/; without COMETCHAT_APP_ID,
+COMETCHAT_REGION and COMETCHAT_API_KEY (environment or .env) a CometChat simulator serves
+sample calls.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  enrich: `Usage: npm run calls -- enrich <sessionId…> [options]
+
+Fetches each call from CometChat and stores it, its participants and its recordings. Locally
+this runs the enrichment in-process; with --stage it invokes the stage's enrichCall function.
+A call CometChat does not know fails with CallNotFoundError (exit 1).
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  backfill: `Usage: npm run calls -- backfill [--from T] [--to T] [--dry-run] [options]
+
+Lists the calls CometChat has for a time window and enriches each one. Times are ISO-8601
+(2024-05-01, 2024-05-01T12:00:00Z) or Unix seconds; by default the window runs from the stored
+checkpoint (less an overlap) to now. Locally the calls are enriched in-process; with --stage the
+stage's backfill function is invoked and queues them.
+
+  --from <time>       start of the window
+  --to <time>         end of the window (default: now)
+  --dry-run           list only: enrich nothing, move no checkpoint
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  status: `Usage: npm run calls -- status <sessionId> [options]
+
+Prints what is stored for one call: the call item, its participants and its recordings.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+};
+
+/** A mistake in how the tool was called: exit 2, with the command's help. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly command: Command | 'main' = 'main',
+  ) {
+    super(message);
+  }
+}
+
+/** Nothing could be done: AWS, the local stack or the configuration failed. Exit 3. */
+class InfrastructureError extends Error {
+  override readonly name = 'InfrastructureError';
+}
+
+/** Where the work happens. */
+type Target = { kind: 'local'; dataDir: string } | { kind: 'stage'; stage: string; region: string };
+
+interface Options {
+  target: Target;
+  json: boolean;
+}
+
+/** What one item came to: a result, or the name and message of the error it failed with. */
+type Outcome<T> = { result: T } | { error: { name: string; message: string } };
+
+/** One line of a summary. */
+export interface Row {
+  sessionId: string;
+  ok: boolean;
+  status?: string;
+  participants?: number;
+  recordings?: string;
+  result: string;
+}
+
+/** Where output goes; a parameter so tests can capture it. */
+export interface Io {
+  stdout: Pick<NodeJS.WriteStream, 'write'>;
+  stderr: Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'>;
+  env: NodeJS.ProcessEnv;
+}
+
+// ---------------------------------------------------------------- output
+
+/** A plain-text table: a header, a rule, then the rows, columns padded to fit. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** An ASCII progress bar on `stream`, drawn only when it is a terminal and there is more than one item. */
+export function progressBar(
+  total: number,
+  stream: Io['stderr'],
+): { advance(label: string): void; end(): void } {
+  if (stream.isTTY !== true || total <= 1) return { advance: () => {}, end: () => {} };
+  let done = 0;
+  const width = 24;
+  const draw = (label: string) => {
+    const filled = Math.round((width * done) / total);
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`;
+    stream.write(`\r${text.slice(0, Math.max(20, (stream.columns || 80) - 1))}\x1b[K`);
+  };
+  draw('');
+  return {
+    advance(label) {
+      done += 1;
+      draw(label);
+    },
+    end() {
+      stream.write('\r\x1b[K');
+    },
+  };
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function rowOf(result: EnrichmentResult): Row {
+  const copied = result.recordings.filter((r) => r.copied).length;
+  const bytes = result.recordings.reduce((total, r) => total + r.bytes, 0);
+  return {
+    sessionId: result.sessionId,
+    ok: true,
+    status: result.status,
+    participants: result.participants,
+    recordings:
+      result.recordings.length === 0
+        ? '0'
+        : `${result.recordings.length} (${copied} copied, ${formatBytes(bytes)})`,
+    result: 'ok',
+  };
+}
+
+function failedRow(sessionId: string, error: { name: string; message: string }): Row {
+  return { sessionId, ok: false, result: `${error.name}: ${error.message}` };
+}
+
+function printRows(io: Io, rows: readonly Row[]): void {
+  const cells = rows.map((r) => [
+    r.sessionId,
+    r.status ?? '-',
+    r.participants === undefined ? '-' : String(r.participants),
+    r.recordings ?? '-',
+    shorten(r.result, 80),
+  ]);
+  io.stdout.write(`${renderTable(['sessionId', 'status', 'participants', 'recordings', 'result'], cells)}\n`);
+  const failed = rows.filter((r) => !r.ok).length;
+  io.stdout.write(`\n${rows.length - failed} of ${rows.length} enriched, ${failed} failed.\n`);
+}
+
+/** A flat record as field/value rows; nested values as JSON. */
+function fieldsOf(record: Record<string, unknown>): string[][] {
+  return Object.entries(record).map(([k, v]) => [
+    k,
+    typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v),
+  ]);
+}
+
+function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------- targets
+
+function resolveTarget(
+  values: { stage?: string; region?: string; 'data-dir'?: string },
+  env: Io['env'],
+): Target {
+  if (values.stage !== undefined) {
+    if (!/^[A-Za-z0-9-]{1,32}$/.test(values.stage))
+      throw new UsageError(`"${values.stage}" is not a stage name`);
+    return {
+      kind: 'stage',
+      stage: values.stage,
+      region: values.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    };
+  }
+  if (values.region !== undefined) throw new UsageError('--region only applies with --stage');
+  return { kind: 'local', dataDir: values['data-dir'] || env.CALLS_DATA_DIR || join(ROOT, '.local') };
+}
+
+const REAL_COMETCHAT = ['COMETCHAT_APP_ID', 'COMETCHAT_REGION', 'COMETCHAT_API_KEY'] as const;
+const COMETCHAT_ENV = [...REAL_COMETCHAT, 'COMETCHAT_BASE_URL', 'RECORDING_ALLOWED_HOSTS'] as const;
+
+/**
+ * Sample calls are anchored to the UTC day, as `npm start` anchors them: within a day both
+ * tools see the same session ids.
+ */
+function startOfUtcDay(now = Date.now()): number {
+  return now - (now % 86_400_000);
+}
+
+/** Starts the local stack; with `cometChat`, real CometChat when its credentials are set, else the simulator. */
+async function openLocalStack(dataDir: string, io: Io, cometChat: boolean): Promise<LocalStack> {
+  const { env } = io;
+  const [{ startLocalStack }, { sampleCalls }] = await Promise.all([
+    import('./local-stack.ts'),
+    import('./sample-calls.ts'),
+  ]);
+  const real = REAL_COMETCHAT.every((name) => env[name]);
+  const missing = REAL_COMETCHAT.filter((name) => !env[name]);
+  if (cometChat && !real && missing.length < REAL_COMETCHAT.length) {
+    io.stderr.write(`${missing.join(', ')} not set: using the CometChat simulator, not the real API.\n`);
+  }
+  const cometChatEnv = Object.fromEntries(
+    COMETCHAT_ENV.flatMap((name) => (env[name] ? [[name, env[name]]] : [])),
+  );
+  try {
+    return await startLocalStack({
+      dataDir,
+      ...(cometChat && !real
+        ? { simulator: { calls: sampleCalls(startOfUtcDay()) } }
+        : { simulator: false as const, cometChatEnv: cometChat ? cometChatEnv : {} }),
+    });
+  } catch (cause) {
+    const { name, message } = cause as Error;
+    throw new InfrastructureError(`could not start the local stack in ${dataDir}: ${name}: ${message}`, {
+      cause,
+    });
+  }
+}
+
+function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** Invokes a deployed function; a function error comes back as `{ error }`, anything else throws. */
+async function invoke(
+  target: Extract<Target, { kind: 'stage' }>,
+  name: string,
+  payload: unknown,
+): Promise<Outcome<unknown>> {
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const functionName = `${SERVICE}-${target.stage}-${name}`;
+  const client = new LambdaClient({ region: target.region });
+  try {
+    const response = await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      }),
+    );
+    const text = response.Payload ? new TextDecoder().decode(response.Payload) : 'null';
+    const body = JSON.parse(text) as { errorType?: string; errorMessage?: string } | null;
+    if (response.FunctionError) {
+      return {
+        error: { name: body?.errorType ?? 'Error', message: body?.errorMessage ?? response.FunctionError },
+      };
+    }
+    return { result: body };
+  } catch (cause) {
+    const { name, message } = cause as Error;
+    const what = `could not invoke ${functionName} in ${target.region}`;
+    throw new InfrastructureError(`${what}: ${name}: ${message}`, { cause });
+  } finally {
+    client.destroy();
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+async function enrichCommand(sessionIds: readonly string[], options: Options, io: Io): Promise<number> {
+  if (sessionIds.length === 0) throw new UsageError('enrich needs at least one session id', 'enrich');
+  const { target } = options;
+  const results: ({ sessionId: string } & Outcome<EnrichmentResult>)[] = [];
+  const progress = progressBar(sessionIds.length, io.stderr);
+  let stack: LocalStack | undefined;
+  try {
+    let enrichOne: (sessionId: string) => Promise<Outcome<EnrichmentResult>>;
+    if (target.kind === 'stage') {
+      enrichOne = (sessionId) =>
+        invoke(target, 'enrichCall', { sessionId }) as Promise<Outcome<EnrichmentResult>>;
+    } else {
+      stack = await openLocalStack(target.dataDir, io, true);
+      enrichOne = await localEnricher(stack);
+    }
+    for (const sessionId of sessionIds) {
+      results.push({ sessionId, ...(await enrichOne(sessionId)) });
+      progress.advance(sessionId);
+    }
+  } finally {
+    progress.end();
+    await stack?.close();
+  }
+
+  const failed = results.filter((r) => 'error' in r).length;
+  if (options.json) {
+    printJson(io, { command: 'enrich', target, results, succeeded: results.length - failed, failed });
+  } else {
+    printRows(
+      io,
+      results.map((r) => ('error' in r ? failedRow(r.sessionId, r.error) : rowOf(r.result))),
+    );
+  }
+  return failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** The enrichment use case in-process, on the local stack's own clients; its errors become outcomes. */
+async function localEnricher(
+  stack: LocalStack,
+): Promise<(sessionId: string) => Promise<Outcome<EnrichmentResult>>> {
+  const [{ enrichDependenciesFromEnv }, { enrichCall }] = await Promise.all([
+    import('../lib/dependencies.ts'),
+    import('../lib/enrich.ts'),
+  ]);
+  const deps = enrichDependenciesFromEnv(stack.env, {
+    dynamodb: documentClient(stack.clients.dynamodb),
+    s3: async () => stack.clients.s3,
+  });
+  return async (sessionId) => {
+    try {
+      return { result: await enrichCall({ sessionId }, deps, { deadline: Date.now() + ENRICH_BUDGET_MS }) };
+    } catch (error) {
+      const { name, message } = error as Error;
+      return { error: { name, message } };
+    }
+  };
+}
+
+async function statusCommand(sessionIds: readonly string[], options: Options, io: Io): Promise<number> {
+  if (sessionIds.length !== 1) throw new UsageError('status takes exactly one session id', 'status');
+  const { parseSessionId } = await import('../lib/calls/session-id.ts');
+  let sessionId: string;
+  try {
+    sessionId = parseSessionId(sessionIds[0]);
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'status');
+  }
+  const { createCallStore } = await import('../lib/store/call-store.ts');
+  const { target } = options;
+  let stack: LocalStack | undefined;
+  let stored: StoredCall | undefined;
+  let tableName: string;
+  try {
+    let client: DynamoDBClient;
+    if (target.kind === 'stage') {
+      tableName = `${SERVICE}-${target.stage}-calls`;
+      client = new DynamoDBClient({ region: target.region });
+    } else {
+      stack = await openLocalStack(target.dataDir, io, false);
+      tableName = stack.tableName;
+      client = stack.clients.dynamodb;
+    }
+    try {
+      stored = await createCallStore({ tableName, client: documentClient(client) }).load(sessionId);
+    } catch (cause) {
+      const { name, message } = cause as Error;
+      throw new InfrastructureError(`could not read table ${tableName}: ${name}: ${message}`, { cause });
+    } finally {
+      if (target.kind === 'stage') client.destroy();
+    }
+  } finally {
+    await stack?.close();
+  }
+
+  if (options.json) {
+    printJson(io, { command: 'status', target, sessionId, found: stored !== undefined, ...(stored ?? {}) });
+  } else if (!stored) {
+    io.stdout.write(`No call ${sessionId} is stored in table ${tableName}.\n`);
+  } else {
+    printStoredCall(io, stored);
+  }
+  return stored ? EXIT.ok : EXIT.failed;
+}
+
+function printStoredCall(io: Io, { call, participants, recordings }: StoredCall): void {
+  const show = (value: unknown) => (value === undefined ? '-' : String(value));
+  const time = (seconds: number | undefined) =>
+    seconds === undefined ? '-' : new Date(seconds * 1000).toISOString();
+  const fields: [string, string][] = [
+    ['sessionId', call.sessionId],
+    ['type / mode', `${show(call.type)} / ${show(call.mode)}`],
+    ['status', call.status],
+    ['receiver', `${show(call.receiverType)} ${show(call.receiver)}`],
+    ['initiator', show(call.initiator)],
+    ['initiatedAt', time(call.initiatedAt)],
+    ['startedAt', time(call.startedAt)],
+    ['endedAt', time(call.endedAt)],
+    ['duration', call.durationSeconds === undefined ? '-' : `${call.durationSeconds} s`],
+    ['participants', String(participants.length)],
+    ['recordings', String(recordings.length)],
+    ['enrichedAt', call.enrichedAt],
+  ];
+  io.stdout.write(`Call\n${renderTable(['field', 'value'], fields)}\n`);
+  io.stdout.write(
+    `\nParticipants\n${renderTable(
+      ['uid', 'name', 'state', 'joined', 'joinedAt', 'leftAt', 'seconds'],
+      participants.map((p) => [
+        p.uid,
+        show(p.name),
+        show(p.state),
+        show(p.isJoined),
+        time(p.joinedAt),
+        time(p.leftAt),
+        show(p.durationSeconds),
+      ]),
+    )}\n`,
+  );
+  io.stdout.write(
+    `\nRecordings\n${renderTable(
+      ['rid', 'object', 'size', 'sha256', 'copiedAt'],
+      recordings.map((r) => [
+        r.rid,
+        `s3://${r.bucket}/${r.key}`,
+        formatBytes(r.bytes),
+        `${r.sha256.slice(0, 16)}…`,
+        show(r.copiedAt),
+      ]),
+    )}\n`,
+  );
+}
+
+async function backfillCommand(
+  positionals: readonly string[],
+  values: { from?: string; to?: string; 'dry-run'?: boolean },
+  options: Options,
+  io: Io,
+): Promise<number> {
+  if (positionals.length > 0) {
+    throw new UsageError('backfill takes no session ids; use --from and --to', 'backfill');
+  }
+  const { parseBackfillInput } = await import('../lib/backfill/window.ts');
+  let input: BackfillInput;
+  try {
+    input = parseBackfillInput({ from: values.from, to: values.to, dryRun: values['dry-run'] ?? false });
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'backfill');
+  }
+  const { target } = options;
+  if (target.kind === 'local') return localBackfill(input, target, options, io);
+
+  const outcome = await invoke(target, 'backfill', { from: input.from, to: input.to, dryRun: input.dryRun });
+  if ('error' in outcome) {
+    if (options.json) printJson(io, { command: 'backfill', target, error: outcome.error });
+    else io.stderr.write(`backfill failed: ${outcome.error.name}: ${outcome.error.message}\n`);
+    return EXIT.failed;
+  }
+  const { sessionIds, ...summary } = outcome.result as BackfillResult;
+  if (options.json) printJson(io, { command: 'backfill', target, ...summary, sessionIds });
+  else printBackfill(io, summary, { sessionIds });
+  return EXIT.ok;
+}
+
+/** The run's summary, then what a dry run would enrich or (locally) how each enrichment went. */
+function printBackfill(
+  io: Io,
+  summary: Record<string, unknown>,
+  details: { sessionIds?: readonly string[]; rows?: readonly Row[]; checkpointHeld?: boolean },
+): void {
+  io.stdout.write(`${renderTable(['field', 'value'], fieldsOf(summary))}\n`);
+  const { sessionIds, rows, checkpointHeld } = details;
+  if (sessionIds) {
+    const list = renderTable(
+      ['sessionId'],
+      sessionIds.map((id) => [id]),
+    );
+    io.stdout.write(
+      `\n${list}\n\n${sessionIds.length} calls would be enriched (dry run: nothing changed).\n`,
+    );
+  } else if (rows && rows.length > 0) {
+    io.stdout.write('\n');
+    printRows(io, rows);
+  } else if (rows) {
+    io.stdout.write('\nNo calls needed enriching.\n');
+  }
+  if (checkpointHeld) io.stdout.write('The checkpoint did not move: the next run lists these calls again.\n');
+}
+
+/** Raised by the local "queue" after enriching everything it was handed, if anything failed. */
+class LocalEnrichmentFailed extends Error {
+  override readonly name = 'LocalEnrichmentFailed';
+}
+
+/**
+ * The backfill use case on the local stack, with the real List Calls walk, request budget,
+ * checkpoint and skip rules. There is no queue locally: what it would enqueue is enriched right
+ * here, before the checkpoint can move; if any call fails, the checkpoint stays where it was
+ * (as an SQS message would stay for a retry), so the next run lists those calls again.
+ */
+async function localBackfill(
+  input: BackfillInput,
+  target: Extract<Target, { kind: 'local' }>,
+  options: Options,
+  io: Io,
+): Promise<number> {
+  const stack = await openLocalStack(target.dataDir, io, true);
+  const rows: Row[] = [];
+  let summary: Record<string, unknown> = { dryRun: input.dryRun, checkpointAdvanced: false };
+  let sessionIds: string[] | undefined;
+  let checkpointHeld = false;
+  try {
+    const [{ backfill }, { backfillFromEnv }] = await Promise.all([
+      import('../lib/backfill.ts'),
+      import('../lib/backfill/dependencies.ts'),
+    ]);
+    const tuning = Object.entries(io.env).filter(
+      ([name]) => name.startsWith('BACKFILL_') || name === 'COMETCHAT_REQUESTS_PER_MINUTE',
+    );
+    const { deps, settings } = backfillFromEnv(
+      {
+        ...Object.fromEntries(tuning),
+        ...stack.env,
+        // Required by the configuration, never used: `enqueue` is replaced below.
+        ENRICH_QUEUE_URL: 'http://127.0.0.1/000000000000/local-cli.fifo',
+        BACKFILL_STATE_MACHINE_ARN: '',
+      },
+      { dynamodb: documentClient(stack.clients.dynamodb) },
+    );
+    const enrichOne = await localEnricher(stack);
+    const enqueue = async (messages: readonly { sessionId: string }[]) => {
+      const progress = progressBar(messages.length, io.stderr);
+      try {
+        for (const { sessionId } of messages) {
+          const outcome = await enrichOne(sessionId);
+          rows.push('error' in outcome ? failedRow(sessionId, outcome.error) : rowOf(outcome.result));
+          progress.advance(sessionId);
+        }
+      } finally {
+        progress.end();
+      }
+      if (rows.some((r) => !r.ok)) throw new LocalEnrichmentFailed('some calls could not be enriched');
+    };
+    try {
+      ({ sessionIds, ...summary } = await backfill(input, { ...deps, enqueue }, settings));
+    } catch (error) {
+      if (!(error instanceof LocalEnrichmentFailed)) throw error;
+      checkpointHeld = true;
+    }
+  } finally {
+    await stack.close();
+  }
+
+  const failed = rows.filter((r) => !r.ok).length;
+  if (options.json) {
+    printJson(io, { command: 'backfill', target, ...summary, sessionIds, calls: rows, failed });
+  } else {
+    printBackfill(io, summary, input.dryRun ? { sessionIds: sessionIds ?? [] } : { rows, checkpointHeld });
+  }
+  return failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+// ---------------------------------------------------------------- entry point
+
+const COMMON_OPTIONS = {
+  stage: { type: 'string' },
+  region: { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const BACKFILL_OPTIONS = {
+  ...COMMON_OPTIONS,
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+/** Runs the tool with `argv` (without node and the script); resolves to the exit code. */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  let command: Command | 'main' = 'main';
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+      const topic = first === 'help' ? rest[0] : undefined;
+      if (topic !== undefined && !COMMANDS.includes(topic as Command)) {
+        throw new UsageError(`unknown command "${topic}"`);
+      }
+      if (first === undefined) throw new UsageError('a command is needed');
+      io.stdout.write(`${HELP[(topic as Command | undefined) ?? 'main']}\n`);
+      return EXIT.ok;
+    }
+    if (!COMMANDS.includes(first as Command)) throw new UsageError(`unknown command "${first}"`);
+    command = first as Command;
+    let parsed: ReturnType<typeof parseArgs<{ options: typeof BACKFILL_OPTIONS; allowPositionals: true }>>;
+    try {
+      parsed = parseArgs({
+        args: rest as string[],
+        options: command === 'backfill' ? BACKFILL_OPTIONS : COMMON_OPTIONS,
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message, command);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout.write(`${HELP[command]}\n`);
+      return EXIT.ok;
+    }
+    const options: Options = { target: resolveTarget(values, io.env), json: values.json ?? false };
+    switch (command) {
+      case 'enrich':
+        return await enrichCommand(positionals, options, io);
+      case 'status':
+        return await statusCommand(positionals, options, io);
+      case 'backfill':
+        return await backfillCommand(positionals, values, options, io);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(
+        `Error: ${error.message}\n\n${HELP[error.command === 'main' ? command : error.command]}\n`,
+      );
+      return EXIT.usage;
+    }
+    const { name, message } = error as Error;
+    io.stderr.write(`Error: ${name}: ${message}\n`);
+    return EXIT.infrastructure;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  return script !== undefined && realpathSync(script) === realpathSync(import.meta.filename);
+}
+
+if (isEntryPoint()) {
+  const envFile = join(ROOT, '.env');
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`Error: ${(error as Error).message}\n`);
+      process.exitCode = EXIT.infrastructure;
+    },
+  );
+}
