@@ -41,7 +41,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (existsSync(join(ROOT, '.env'))) process.loadEnvFile(join(ROOT, '.env'));
-  const real = ['COMETCHAT_APP_ID', 'COMETCHAT_REGION', 'COMETCHAT_API_KEY'].every((name) => process.env[name]);
+  const real = ['COMETCHAT_APP_ID', 'COMETCHAT_REGION', 'COMETCHAT_API_KEY'].every(
+    (name) => process.env[name],
+  );
   const dataDir = values['data-dir'] ?? join(ROOT, '.local');
   // Local runs log at WARN unless told otherwise: the summary below is the output that matters.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -59,7 +61,9 @@ async function main(): Promise<number> {
         ? `CometChat: app ${stack.env.COMETCHAT_APP_ID} (${stack.env.COMETCHAT_REGION}), real API`
         : `CometChat: simulator at ${stack.simulator?.baseUrl} (no credentials configured)`,
     );
-    console.log(`Local stack: table ${stack.tableName}, bucket ${stack.bucket}, data in ${relative(process.cwd(), dataDir) || '.'}`);
+    console.log(
+      `Local stack: table ${stack.tableName}, bucket ${stack.bucket}, data in ${relative(process.cwd(), dataDir) || '.'}`,
+    );
     const sessionIds = positionals.length > 0 ? positionals : await defaultSessionIds(stack, real);
     if (sessionIds.length === 0) {
       console.log('No calls to enrich.');
@@ -98,7 +102,10 @@ async function defaultSessionIds(stack: LocalStack, real: boolean): Promise<stri
   const { readCometChatConfig } = await import('../lib/config.ts');
   const { secretProvider } = await import('../lib/secrets.ts');
   const config = readCometChatConfig();
-  const client = createCometChatClient({ baseUrl: config.baseUrl, apiKey: secretProvider(config.apiKey, 'CometChat API key') });
+  const client = createCometChatClient({
+    baseUrl: config.baseUrl,
+    apiKey: secretProvider(config.apiKey, 'CometChat API key'),
+  });
   const { calls } = await client.listCalls({ page: 1, perPage: 25 });
   return calls.map((c) => c.sessionId).filter((id): id is string => typeof id === 'string');
 }

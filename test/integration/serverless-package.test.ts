@@ -22,16 +22,41 @@ const folders: string[] = [];
 async function packageStage(stage: string): Promise<Template> {
   const out = await mkdtemp(join(tmpdir(), `osls-${stage}-`));
   folders.push(out);
-  await run(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', out], {
-    cwd: ROOT,
-    env: { ...process.env, COMETCHAT_APP_ID: 'abc123', COMETCHAT_REGION: 'us', SLS_TELEMETRY_DISABLED: '1' },
-    timeout: 240_000,
-  });
-  return JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  await run(
+    process.execPath,
+    [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', out],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        COMETCHAT_APP_ID: 'abc123',
+        COMETCHAT_REGION: 'us',
+        SLS_TELEMETRY_DISABLED: '1',
+      },
+      timeout: 240_000,
+    },
+  );
+  return JSON.parse(
+    await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as Template;
 }
 
 function resourcesOf(template: Template, type: string) {
   return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function resource(name: string, stage = 'test'): { Type: string; Properties: Record<string, unknown> } {
+  const found = template(stage).Resources[name];
+  if (!found) throw new Error(`no resource ${name} in the ${stage} template`);
+  return found;
+}
+
+function functionNamed(name: string, stage = 'test') {
+  const found = resourcesOf(template(stage), 'AWS::Lambda::Function').find(
+    ([, f]) => f.Properties.FunctionName === `${SERVICE}-${stage}-${name}`,
+  );
+  if (!found) throw new Error(`no function ${name}`);
+  return found[1].Properties;
 }
 
 function template(stage = 'test'): Template {
@@ -42,9 +67,24 @@ function template(stage = 'test'): Template {
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-function statementsOf(role: { Properties: Record<string, unknown> }): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((p) => p.PolicyDocument.Statement);
+/** Every statement a role gets: its inline policies and the stack's managed policies it attaches. */
+function statementsOf(role: { Properties: Record<string, unknown> }, t: Template = template()): Statement[] {
+  const inline = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  const managed = ((role.Properties.ManagedPolicyArns ?? []) as { Ref?: string }[]).map((arn) => {
+    const policy = arn.Ref ? t.Resources[arn.Ref] : undefined;
+    if (!policy) throw new Error(`role attaches a policy from outside the stack: ${JSON.stringify(arn)}`);
+    return policy.Properties as { PolicyDocument: { Statement: Statement[] } };
+  });
+  return [...inline, ...managed].flatMap((p) => p.PolicyDocument.Statement);
+}
+
+/** The actions a function's role allows on resources matching `resourcePattern`. */
+function actionsOf(functionName: string, resourcePattern: RegExp): string[] {
+  const role = (functionNamed(functionName).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  return statementsOf(resource(role))
+    .filter((st) => asArray(st.Resource).some((r) => resourcePattern.test(JSON.stringify(r))))
+    .flatMap((st) => asArray(st.Action))
+    .sort();
 }
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
@@ -77,24 +117,47 @@ afterAll(async () => {
 });
 
 describe('packaged CloudFormation template', () => {
-  it('declares enrichCall on nodejs24.x with its handler and environment', () => {
-    const functions = resourcesOf(template(), 'AWS::Lambda::Function');
-    const enrichCall = functions.find(([, f]) => f.Properties.FunctionName === `${SERVICE}-test-enrichCall`)?.[1];
+  it('declares the four functions on nodejs24.x with their handlers', () => {
+    const handlers = Object.fromEntries(
+      ['webhook', 'enrich', 'enrichCall', 'backfill'].map((name) => [name, functionNamed(name).Handler]),
+    );
 
-    expect(enrichCall?.Properties).toMatchObject({
-      Runtime: 'nodejs24.x',
-      Handler: 'functions/enrich-call.handler',
-      Architectures: ['arm64'],
+    expect(handlers).toEqual({
+      webhook: 'functions/webhook.handler',
+      enrich: 'functions/enrich.handler',
+      enrichCall: 'functions/enrich-call.handler',
+      backfill: 'functions/backfill.handler',
     });
-    const variables = (enrichCall?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(variables).toMatchObject({
+    for (const name of Object.keys(handlers)) {
+      expect(functionNamed(name)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    }
+  });
+
+  it('gives each function the environment it reads, secrets only as SSM parameter names', () => {
+    const env = (name: string) =>
+      (functionNamed(name).Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(env('enrichCall')).toMatchObject({
       COMETCHAT_APP_ID: 'abc123',
       COMETCHAT_REGION: 'us',
       COMETCHAT_API_KEY_PARAMETER: `/${SERVICE}/test/cometchat-api-key`,
       CALLS_TABLE: `${SERVICE}-test-calls`,
       RECORDINGS_BUCKET: { Ref: 'RecordingsBucket' },
     });
-    expect(variables).not.toHaveProperty('COMETCHAT_API_KEY');
+    expect(env('enrich')).toMatchObject({ ENRICH_DLQ_URL: { Ref: 'EnrichDeadLetterQueue' } });
+    expect(env('webhook')).toMatchObject({
+      COMETCHAT_APP_ID: 'abc123',
+      WEBHOOK_BASIC_AUTH_PARAMETER: `/${SERVICE}/test/webhook-basic-auth`,
+      ENRICH_QUEUE_URL: { Ref: 'EnrichQueue' },
+    });
+    expect(env('backfill')).toMatchObject({
+      ENRICH_QUEUE_URL: { Ref: 'EnrichQueue' },
+      BACKFILL_STATE_MACHINE_ARN: { Ref: 'BackfillStateMachine' },
+    });
+    for (const name of ['webhook', 'enrich', 'enrichCall', 'backfill']) {
+      expect(Object.keys(env(name))).not.toContain('COMETCHAT_API_KEY');
+      expect(Object.keys(env(name))).not.toContain('WEBHOOK_BASIC_AUTH');
+    }
   });
 
   it('gives every function its own role', () => {
@@ -116,7 +179,8 @@ describe('packaged CloudFormation template', () => {
         for (const action of actions) expect(action, `${name}: ${action}`).not.toMatch(/\*/);
         for (const resource of asArray(statement.Resource)) {
           if (resource === '*') {
-            for (const action of actions) expect(UNSCOPABLE.has(action), `${name}: ${action} on *`).toBe(true);
+            for (const action of actions)
+              expect(UNSCOPABLE.has(action), `${name}: ${action} on *`).toBe(true);
           } else {
             // Scoped to this stack: a reference to one of its resources, or an ARN built with !Sub.
             expect(JSON.stringify(resource), `${name}: ${JSON.stringify(resource)}`).toMatch(
@@ -129,9 +193,9 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('creates the calls table with pk/sk, the byUser and byDay indexes, PITR and on-demand billing', () => {
-    const [, table] = resourcesOf(template(), 'AWS::DynamoDB::Table')[0] ?? [];
+    const table = resource('CallsTable');
 
-    expect(table?.Properties).toMatchObject({
+    expect(table.Properties).toMatchObject({
       TableName: `${SERVICE}-test-calls`,
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -141,7 +205,7 @@ describe('packaged CloudFormation template', () => {
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
     });
-    const indexes = table?.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
+    const indexes = table.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
     expect(indexes.map((i) => [i.IndexName, i.KeySchema])).toEqual([
       [
         'byUser',
@@ -161,15 +225,13 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('turns deletion protection on for the prod stage only', () => {
-    const [, table] = resourcesOf(template('prod'), 'AWS::DynamoDB::Table')[0] ?? [];
-
-    expect(table?.Properties.DeletionProtectionEnabled).toBe(true);
+    expect(resource('CallsTable', 'prod').Properties.DeletionProtectionEnabled).toBe(true);
   });
 
   it('blocks public access to the recordings bucket, encrypts it and expires incomplete uploads', () => {
-    const bucket = template().Resources.RecordingsBucket;
+    const bucket = resource('RecordingsBucket');
 
-    expect(bucket?.Properties).toMatchObject({
+    expect(bucket.Properties).toMatchObject({
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -178,15 +240,19 @@ describe('packaged CloudFormation template', () => {
       },
       BucketEncryption: { ServerSideEncryptionConfiguration: [expect.anything()] },
     });
-    const rules = (bucket?.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
     expect(rules).toContainEqual(
-      expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+      expect.objectContaining({
+        Status: 'Enabled',
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      }),
     );
   });
 
   it('denies any request to the bucket that is not over TLS', () => {
-    const policy = template().Resources.RecordingsBucketPolicy;
-    const statements = (policy?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const policy = resource('RecordingsBucketPolicy');
+    const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
+      .Statement;
 
     expect(statements).toContainEqual(
       expect.objectContaining({
@@ -196,5 +262,106 @@ describe('packaged CloudFormation template', () => {
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       }),
     );
+  });
+
+  it('scopes each function to exactly the actions its code uses', () => {
+    expect(actionsOf('webhook', /EnrichQueue"/)).toEqual(['sqs:SendMessage']);
+    expect(actionsOf('webhook', /webhook-basic-auth/)).toEqual(['ssm:GetParameter']);
+    expect(actionsOf('webhook', /CallsTable|RecordingsBucket|cometchat-api-key/)).toEqual([]);
+    expect(actionsOf('enrich', /CallsTable/)).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+    expect(actionsOf('enrich', /EnrichQueue"/)).toEqual([
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ]);
+    expect(actionsOf('enrich', /EnrichDeadLetterQueue/)).toEqual(['sqs:SendMessage']);
+    expect(actionsOf('enrichCall', /Queue/)).toEqual([]);
+    expect(actionsOf('enrichCall', /RecordingsBucket/)).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+    expect(actionsOf('backfill', /CallsTable/)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    expect(actionsOf('backfill', /BackfillStateMachine/)).toEqual(['states:StartExecution']);
+    expect(actionsOf('backfill', /recordings\//)).toEqual([]);
+  });
+
+  it('routes POST /webhooks/cometchat on the HTTP API to the webhook function', () => {
+    const route = resource('HttpApiRoutePostWebhooksCometchat');
+
+    expect(route.Properties.RouteKey).toBe('POST /webhooks/cometchat');
+    expect(resourcesOf(template(), 'AWS::ApiGatewayV2::Route')).toHaveLength(1);
+  });
+
+  it('feeds the enrich consumer from a FIFO queue with partial batch responses and a concurrency cap', () => {
+    const mapping = resourcesOf(template(), 'AWS::Lambda::EventSourceMapping')[0]?.[1];
+
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['EnrichQueue', 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+    });
+  });
+
+  it("sets the queue's visibility timeout to at least 6x the consumer's timeout, with a DLQ", () => {
+    const queue = resource('EnrichQueue').Properties;
+    const dlq = resource('EnrichDeadLetterQueue').Properties;
+
+    expect(queue.FifoQueue).toBe(true);
+    expect(dlq.FifoQueue).toBe(true);
+    expect(queue.VisibilityTimeout as number).toBeGreaterThanOrEqual(
+      6 * (functionNamed('enrich').Timeout as number),
+    );
+    expect(queue.RedrivePolicy).toMatchObject({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: expect.any(Number),
+    });
+  });
+
+  it('alarms when the dead-letter queue holds anything', () => {
+    const alarm = resourcesOf(template(), 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .find((a) => JSON.stringify(a.Dimensions).includes('EnrichDeadLetterQueue'));
+
+    expect(alarm).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+  });
+
+  it('keeps logs for a bounded time, longer in prod', () => {
+    const retention = (stage: string) =>
+      resourcesOf(template(stage), 'AWS::Logs::LogGroup').map(([, g]) => g.Properties.RetentionInDays);
+
+    expect(retention('test').length).toBeGreaterThanOrEqual(4);
+    expect(new Set(retention('test'))).toEqual(new Set([30]));
+    expect(new Set(retention('prod'))).toEqual(new Set([365]));
+  });
+
+  it('schedules the backfill per stage: off in test, hourly in prod', () => {
+    const schedule = (stage: string) => resourcesOf(template(stage), 'AWS::Events::Rule')[0]?.[1].Properties;
+
+    expect(schedule('test')).toMatchObject({ State: 'DISABLED' });
+    expect(schedule('prod')).toMatchObject({ State: 'ENABLED', ScheduleExpression: 'rate(1 hour)' });
+    expect(functionNamed('backfill').ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('declares both state machines, bound to the enrichCall function', () => {
+    for (const name of ['EnrichCallStateMachine', 'BackfillStateMachine']) {
+      expect(resource(name).Properties.DefinitionSubstitutions).toMatchObject({
+        EnrichCallFunctionArn: { 'Fn::GetAtt': ['EnrichCallLambdaFunction', 'Arn'] },
+      });
+    }
   });
 });
