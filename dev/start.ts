@@ -4,6 +4,7 @@
  *   npm start                      enrich every sample call (or, with real CometChat credentials,
  *                                  the most recent page of real calls) and print a summary
  *   npm start -- <sessionId…>      enrich just those calls
+ *   npm start -- --serve           then keep serving the webhook (the default in a terminal)
  *
  * DynamoDB (dynalite) and S3 (s3rver) run in-process and keep their data in `.local/` between
  * runs. Without COMETCHAT_APP_ID / COMETCHAT_REGION / COMETCHAT_API_KEY (environment or `.env`),
@@ -12,16 +13,25 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CometChatSimulator } from './cometchat-simulator.ts';
+import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
 import { sampleCalls } from './sample-calls.ts';
+import { fireWebhook } from './webhook-sender.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const USAGE = `Usage: npm start [-- [--data-dir DIR] [sessionId…]]
+/** The local webhook's credentials unless WEBHOOK_BASIC_AUTH says otherwise (it listens on loopback only). */
+const LOCAL_WEBHOOK_AUTH = 'local:localsecret';
+const USAGE = `Usage: npm start [-- [--data-dir DIR] [--serve | --once] [--port N] [sessionId…]]
 
 Enriches CometChat calls into a local DynamoDB + S3 and prints what was stored.
 With no session ids: the simulator's sample calls, or with real CometChat credentials
 (COMETCHAT_APP_ID, COMETCHAT_REGION, COMETCHAT_API_KEY in the environment or .env), the most
-recent page of real calls.`;
+recent page of real calls.
+
+Then, in a terminal (or with --serve), it keeps serving the webhook at
+http://localhost:<port>/webhooks/cometchat with the real webhook and enrich handlers behind it,
+until Ctrl-C. --once exits after the summary (the default when not in a terminal).`;
 
 interface Row {
   sessionId: string;
@@ -34,7 +44,13 @@ interface Row {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'data-dir': { type: 'string' },
+      serve: { type: 'boolean' },
+      once: { type: 'boolean' },
+      port: { type: 'string', default: '8787' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -45,6 +61,12 @@ async function main(): Promise<number> {
     (name) => process.env[name],
   );
   const dataDir = values['data-dir'] ?? join(ROOT, '.local');
+  const serve = values.serve === true || (values.once !== true && process.stdout.isTTY === true);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be a port number\n\n${USAGE}`);
+    return 2;
+  }
   // Local runs log at WARN unless told otherwise: the summary below is the output that matters.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
@@ -64,17 +86,60 @@ async function main(): Promise<number> {
     console.log(
       `Local stack: table ${stack.tableName}, bucket ${stack.bucket}, data in ${relative(process.cwd(), dataDir) || '.'}`,
     );
+    // The pipeline sets the queue variables the handlers read at import: start it before them.
+    const pipeline = serve
+      ? await startLocalPipeline(stack, {
+          port,
+          basicAuth: process.env.WEBHOOK_BASIC_AUTH ?? LOCAL_WEBHOOK_AUTH,
+        })
+      : undefined;
     const sessionIds = positionals.length > 0 ? positionals : await defaultSessionIds(stack, real);
-    if (sessionIds.length === 0) {
-      console.log('No calls to enrich.');
-      return 0;
-    }
-    const rows = await enrichAll(sessionIds);
-    printSummary(rows, stack, dataDir);
-    return rows.some((r) => r.result !== 'ok') ? 1 : 0;
+    const rows = sessionIds.length > 0 ? await enrichAll(sessionIds) : [];
+    if (rows.length > 0) printSummary(rows, stack, dataDir);
+    else console.log('No calls to enrich.');
+    const code = rows.some((r) => r.result !== 'ok') ? 1 : 0;
+    if (pipeline) await serveWebhook(pipeline, stack);
+    return code;
   } finally {
     await stack.close();
   }
+}
+
+/** Serves the webhook until Ctrl-C; with the simulator, fires one call_ended to show the path. */
+async function serveWebhook(pipeline: LocalPipeline, stack: LocalStack): Promise<void> {
+  const [user, password] = pipeline.basicAuth.split(':');
+  console.log(`\nWebhook: POST ${pipeline.webhookUrl} (Basic auth ${user}:${password})`);
+  console.log(
+    `  curl -u '${pipeline.basicAuth}' -H 'content-type: application/json' ${pipeline.webhookUrl} \\\n` +
+      `    -d '{"trigger":"call_ended","appId":"${stack.env.COMETCHAT_APP_ID}","region":"${stack.env.COMETCHAT_REGION}",` +
+      `"webhook":"local","data":{"sessionId":"<sessionId>","destroyed_at":${Math.floor(Date.now() / 1000)}}}'`,
+  );
+  if (stack.simulator) {
+    const demo = demoCall(stack.simulator);
+    const answer = await fireWebhook(pipeline.webhookUrl, 'call_ended', demo, pipeline.basicAuth, {
+      appId: stack.simulator.appId,
+      region: stack.simulator.region,
+    });
+    await pipeline.drained();
+    console.log(
+      `Simulator fired call_ended for ${demo}: ${answer.status} ${JSON.stringify(answer.body)}; enriched.`,
+    );
+  }
+  console.log('Serving; Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await pipeline.close();
+}
+
+/** Adds a fresh ended call to the simulator (a copy of the first sample) and returns its id. */
+function demoCall(simulator: CometChatSimulator): string {
+  const [first] = sampleCalls();
+  if (!first) throw new Error('no sample calls');
+  const sessionId = `${String(first.raw.sessionId)}-webhook-${Date.now().toString(36)}`;
+  simulator.addCall({ ...first, raw: { ...first.raw, sessionId } });
+  return sessionId;
 }
 
 /**

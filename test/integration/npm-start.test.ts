@@ -1,0 +1,73 @@
+/**
+ * `npm start` as a newcomer runs it: a child process with no CometChat credentials, against a
+ * fresh data folder. The second run must find everything already stored.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+let dataDir: string;
+
+/** The environment without any CometChat or AWS settings the developer's shell may carry. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^(COMETCHAT_|AWS_|WEBHOOK_|CALLS_|RECORDING)/.test(name),
+    ),
+  );
+}
+
+async function npmStart(...args: string[]): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', 'dev/start.ts', '--data-dir', dataDir, ...args],
+    {
+      cwd: ROOT,
+      env: cleanEnv(),
+      timeout: 120_000,
+    },
+  );
+  return stdout;
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'npm-start-'));
+});
+
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('enriches the sample calls into the local stack and says where they are', async () => {
+    const output = await npmStart('--once');
+
+    expect(output).toContain('simulator');
+    expect(output).toMatch(/5 of 5 calls enriched/);
+    expect(output).toMatch(/2 \(2 copied, [\d.]+ MiB\)/);
+    expect(output).toContain(join('s3', 'cometchat-recordings', 'recordings'));
+  });
+
+  it('finds everything already stored on a second run: nothing copied again', async () => {
+    const output = await npmStart('--once');
+
+    expect(output).toMatch(/5 of 5 calls enriched/);
+    expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)/);
+  });
+
+  it('enriches only the session ids it is given, and exits 1 when one cannot be found', async () => {
+    const error = (await npmStart('--once', 'v1.us.unknown.session').catch((e: unknown) => e)) as {
+      code?: number;
+      stdout?: string;
+    };
+
+    expect(error.code).toBe(1);
+    expect(error.stdout).toMatch(/0 of 1 calls enriched/);
+    expect(error.stdout).toContain('CallNotFoundError');
+  });
+});
