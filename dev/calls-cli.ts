@@ -4,7 +4,7 @@
  * CometChat simulator unless real credentials are set) or, with `--stage`, a deployed stage
  * through the AWS SDK's default credentials. HELP below lists the commands and exit codes.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,11 +13,21 @@ import type { BackfillInput } from '../lib/backfill/window.ts';
 import type { BackfillResult } from '../lib/backfill.ts';
 import type { EnrichmentResult } from '../lib/enrich.ts';
 import type { StoredCall } from '../lib/store/call-store.ts';
+import {
+  COMETCHAT_CREDENTIALS,
+  formatBytes,
+  hasCometChatCredentials,
+  loadDotEnv,
+  pickCometChatEnv,
+  ROOT,
+  renderTable,
+  shorten,
+  startOfUtcDay,
+} from './cli-support.ts';
 import type { LocalStack } from './local-stack.ts';
 
 /** serverless.yml's `service`: deployed names are `<service>-<stage>-<name>`. */
 const SERVICE = 'cometchat-call-archive';
-const ROOT = join(import.meta.dirname, '..');
 const ENRICH_BUDGET_MS = 120_000;
 
 /** Exit codes scripts can rely on. */
@@ -134,17 +144,6 @@ export interface Io {
 
 // ---------------------------------------------------------------- output
 
-/** A plain-text table: a header, a rule, then the rows, columns padded to fit. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 /** An ASCII progress bar on `stream`, drawn only when it is a terminal and there is more than one item. */
 export function progressBar(
   total: number,
@@ -168,16 +167,6 @@ export function progressBar(
       stream.write('\r\x1b[K');
     },
   };
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function rowOf(result: EnrichmentResult): Row {
@@ -244,17 +233,6 @@ function resolveTarget(
   return { kind: 'local', dataDir: values['data-dir'] || env.CALLS_DATA_DIR || join(ROOT, '.local') };
 }
 
-const REAL_COMETCHAT = ['COMETCHAT_APP_ID', 'COMETCHAT_REGION', 'COMETCHAT_API_KEY'] as const;
-const COMETCHAT_ENV = [...REAL_COMETCHAT, 'COMETCHAT_BASE_URL', 'RECORDING_ALLOWED_HOSTS'] as const;
-
-/**
- * Sample calls are anchored to the UTC day, as `npm start` anchors them: within a day both
- * tools see the same session ids.
- */
-function startOfUtcDay(now = Date.now()): number {
-  return now - (now % 86_400_000);
-}
-
 /** Starts the local stack; with `cometChat`, real CometChat when its credentials are set, else the simulator. */
 async function openLocalStack(dataDir: string, io: Io, cometChat: boolean): Promise<LocalStack> {
   const { env } = io;
@@ -262,20 +240,17 @@ async function openLocalStack(dataDir: string, io: Io, cometChat: boolean): Prom
     import('./local-stack.ts'),
     import('./sample-calls.ts'),
   ]);
-  const real = REAL_COMETCHAT.every((name) => env[name]);
-  const missing = REAL_COMETCHAT.filter((name) => !env[name]);
-  if (cometChat && !real && missing.length < REAL_COMETCHAT.length) {
+  const real = hasCometChatCredentials(env);
+  const missing = COMETCHAT_CREDENTIALS.filter((name) => !env[name]);
+  if (cometChat && !real && missing.length < COMETCHAT_CREDENTIALS.length) {
     io.stderr.write(`${missing.join(', ')} not set: using the CometChat simulator, not the real API.\n`);
   }
-  const cometChatEnv = Object.fromEntries(
-    COMETCHAT_ENV.flatMap((name) => (env[name] ? [[name, env[name]]] : [])),
-  );
   try {
     return await startLocalStack({
       dataDir,
       ...(cometChat && !real
         ? { simulator: { calls: sampleCalls(startOfUtcDay()) } }
-        : { simulator: false as const, cometChatEnv: cometChat ? cometChatEnv : {} }),
+        : { simulator: false as const, cometChatEnv: cometChat ? pickCometChatEnv(env) : {} }),
     });
   } catch (cause) {
     const { name, message } = cause as Error;
@@ -681,8 +656,7 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  const envFile = join(ROOT, '.env');
-  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  loadDotEnv();
   run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;

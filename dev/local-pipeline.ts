@@ -6,7 +6,7 @@
  * The handlers read their configuration when first imported, so start one pipeline per process
  * (tests: call `vi.resetModules()` first).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
@@ -14,6 +14,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 import { type LocalQueues, startLocalQueues } from './local-queue.ts';
 import type { LocalStack } from './local-stack.ts';
 import { startWebhookServer } from './webhook-server.ts';
@@ -46,25 +47,6 @@ export interface LocalPipeline {
   /** Resolves once every queued message has been handled (or dead-lettered). */
   drained(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A Lambda context with a deadline `timeoutMs` from now. */
-function localContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${functionName}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 /** Starts the local queues and the webhook server on top of `stack`, wired to the real handlers. */
@@ -102,11 +84,11 @@ export async function startLocalPipeline(
     ) => Promise<SQSBatchResponse>;
     queues.consume(
       LOCAL_QUEUE,
-      (event) => enrichHandler(event, localContext('enrich', 300_000)),
+      (event) => enrichHandler(event, lambdaContext('enrich', 300_000)),
       LOCAL_DEAD_LETTER_QUEUE,
     );
     const server = await startWebhookServer(
-      (event) => webhookHandler(event, localContext('webhook', 10_000)),
+      (event) => webhookHandler(event, lambdaContext('webhook', 10_000)),
       {
         port: options.port,
       },

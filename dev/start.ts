@@ -10,16 +10,24 @@
  * runs. Without COMETCHAT_APP_ID / COMETCHAT_REGION / COMETCHAT_API_KEY (environment or `.env`),
  * a CometChat simulator serves realistic calls and recordings over HTTP.
  */
-import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  formatBytes,
+  hasCometChatCredentials,
+  loadDotEnv,
+  pickCometChatEnv,
+  ROOT,
+  renderTable,
+  shorten,
+  startOfUtcDay,
+} from './cli-support.ts';
 import type { CometChatSimulator } from './cometchat-simulator.ts';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
 import { sampleCalls } from './sample-calls.ts';
 import { fireWebhook } from './webhook-sender.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 /** The local webhook's credentials unless WEBHOOK_BASIC_AUTH says otherwise (it listens on loopback only). */
 const LOCAL_WEBHOOK_AUTH = 'local:localsecret';
 const USAGE = `Usage: npm start [-- [--data-dir DIR] [--serve | --once] [--port N] [sessionId…]]
@@ -56,10 +64,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (existsSync(join(ROOT, '.env'))) process.loadEnvFile(join(ROOT, '.env'));
-  const real = ['COMETCHAT_APP_ID', 'COMETCHAT_REGION', 'COMETCHAT_API_KEY'].every(
-    (name) => process.env[name],
-  );
+  loadDotEnv();
+  const real = hasCometChatCredentials(process.env);
   const dataDir = values['data-dir'] ?? join(ROOT, '.local');
   const serve = values.serve === true || (values.once !== true && process.stdout.isTTY === true);
   const port = Number(values.port);
@@ -142,25 +148,6 @@ function demoCall(simulator: CometChatSimulator): string {
   return sessionId;
 }
 
-/**
- * Sample calls are anchored to the UTC day, so a second run on the same day finds the same
- * calls already stored (and shows nothing re-downloaded), while a new day brings new ones.
- */
-function startOfUtcDay(now = Date.now()): number {
-  return now - (now % 86_400_000);
-}
-
-function pickCometChatEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const names = [
-    'COMETCHAT_APP_ID',
-    'COMETCHAT_REGION',
-    'COMETCHAT_API_KEY',
-    'COMETCHAT_BASE_URL',
-    'RECORDING_ALLOWED_HOSTS',
-  ] as const;
-  return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
-}
-
 async function defaultSessionIds(stack: LocalStack, real: boolean): Promise<string[]> {
   if (!real) return stack.simulator?.sessionIds() ?? [];
   const { createCometChatClient } = await import('../lib/cometchat/client.ts');
@@ -212,10 +199,7 @@ function printSummary(rows: readonly Row[], stack: LocalStack, dataDir: string):
     r.recordings ?? '-',
     shorten(r.result, 60),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const row of cells) console.log(line(row));
+  console.log(`\n${renderTable(header, cells)}`);
   const ok = rows.filter((r) => r.result === 'ok').length;
   console.log(`\n${ok} of ${rows.length} calls enriched into table "${stack.tableName}".`);
   console.log(
@@ -226,16 +210,6 @@ function printSummary(rows: readonly Row[], stack: LocalStack, dataDir: string):
 
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 main().then(

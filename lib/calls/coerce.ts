@@ -209,7 +209,14 @@ export function compareOptionalNumbers(a: number | undefined, b: number | undefi
   return a - b;
 }
 
-/** JSON of a flat record with its keys sorted: a total, order-independent tie-breaker. */
-export function canonicalJson(record: object): string {
-  return JSON.stringify(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
+/** The record's own enumerable `[key, value]` pairs, in key order. */
+export function sortedEntries(record: object): [string, unknown][] {
+  return Object.entries(record).sort(([a], [b]) => compareStrings(a, b));
+}
+
+/** JSON with object keys sorted at every depth (arrays keep their order): equal data, equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isObject(v) ? Object.fromEntries(sortedEntries(v)) : v,
+  );
 }

@@ -10,6 +10,7 @@ import {
   type JsonObject,
   path,
   quoteForMessage,
+  sortedEntries,
   span,
   toBoolean,
   toCount,
@@ -181,11 +182,21 @@ function normaliseParticipant(entry: unknown, context: CallContext): Participant
   });
 }
 
+/**
+ * The last tie-breaker between two look-alike entries: their `[key, value]` pairs in key order,
+ * as JSON, compared as text. Total and independent of CometChat's array order. This exact text
+ * decides which duplicate is numbered `#2` (or kept), so a different form would renumber items
+ * already stored.
+ */
+function compareContent(a: object, b: object): number {
+  return compareStrings(canonicalJson(sortedEntries(a)), canonicalJson(sortedEntries(b)));
+}
+
 function compareParticipants(a: ParticipantDraft, b: ParticipantDraft): number {
   return (
     compareOptionalNumbers(a.joinedAt, b.joinedAt) ||
     compareOptionalNumbers(a.leftAt, b.leftAt) ||
-    compareStrings(canonicalJson(a), canonicalJson(b))
+    compareContent(a, b)
   );
 }
 
@@ -266,7 +277,7 @@ function compareRecordings(a: RecordingSource, b: RecordingSource): number {
     compareStrings(a.rid, b.rid) ||
     compareOptionalNumbers(a.startTime, b.startTime) ||
     compareOptionalNumbers(a.endTime, b.endTime) ||
-    compareStrings(canonicalJson(a), canonicalJson(b))
+    compareContent(a, b)
   );
 }
 

@@ -3,6 +3,7 @@
  * is newer (the version), and did anything change (the content hash). No I/O.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson, compareStrings } from '../calls/coerce.ts';
 import type { CallItem, ParticipantItem, RecordingItem } from '../calls/types.ts';
 import { STATUS_RANK } from '../calls/types.ts';
 
@@ -41,15 +42,6 @@ export function contentOf<T extends object>(item: T): Partial<T> {
   return out as Partial<T>;
 }
 
-/** JSON with object keys sorted at every depth: equal data, equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
 /** True when two items hold the same content (store attributes ignored). */
 export function sameContent(a: object, b: object): boolean {
   return canonicalJson(contentOf(a)) === canonicalJson(contentOf(b));
@@ -57,7 +49,7 @@ export function sameContent(a: object, b: object): boolean {
 
 /** Sort order of items within a partition, as a Query returns them. */
 export function bySk(a: { sk: string }, b: { sk: string }): number {
-  return a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0;
+  return compareStrings(a.sk, b.sk);
 }
 
 /**

@@ -10,12 +10,13 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CometChatSimulator,
   type SimulatedCall,
   startCometChatSimulator,
 } from '../../dev/cometchat-simulator.ts';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { ensureTable } from '../../dev/local-aws.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { backfillFromEnv } from '../../lib/backfill/dependencies.ts';
@@ -24,7 +25,7 @@ import { normaliseCall } from '../../lib/calls/normalise.ts';
 import { InvalidInputError, StorageError } from '../../lib/errors.ts';
 import { type CallStore, createCallStore } from '../../lib/store/call-store.ts';
 import { generateCalls, sessionIdOf } from '../support/generated-calls.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { fakeClock } from '../unit/backfill/fake-clock.ts';
 
@@ -112,9 +113,7 @@ async function loadHandler(env: Record<string, string>): Promise<Handler> {
     POWERTOOLS_METRICS_DISABLED: 'true',
     ...env,
   });
-  vi.resetModules();
-  const module = await import('../../functions/backfill.ts');
-  return module.handler as unknown as Handler;
+  return importHandler<Handler>('functions/backfill.ts');
 }
 
 const invoke = (handler: Handler, event: unknown = {}) => handler(event, lambdaContext('backfill', 120_000));

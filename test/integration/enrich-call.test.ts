@@ -5,14 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingStream } from '../../dev/cometchat-simulator.ts';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { callItems } from '../support/dynamodb.ts';
+import { rejectionOf } from '../support/errors.ts';
+import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
@@ -35,37 +38,17 @@ async function loadHandler(env: Record<string, string> = {}): Promise<Handler> {
   stack.applyEnv();
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoProxy.endpoint;
   Object.assign(process.env, env);
-  vi.resetModules();
-  const module = await import('../../functions/enrich-call.ts');
-  return module.handler as unknown as Handler;
+  return importHandler<Handler>('functions/enrich-call.ts');
 }
 
 const invoke = (event: unknown, fn: Handler = handler) => fn(event, lambdaContext('enrichCall'));
 
-async function itemsOf(sessionId: string): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documents.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `CALL#${sessionId}` },
-    }),
-  );
-  return Items;
-}
+const itemsOf = (sessionId: string) => callItems(documents, stack.tableName, sessionId);
 
 async function sha256Of(stream: AsyncIterable<Uint8Array>): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of stream) hash.update(chunk);
   return hash.digest('hex');
-}
-
-async function caught(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 beforeAll(async () => {
@@ -195,7 +178,7 @@ describe('enrichCall handler on the local stack', () => {
   });
 
   it('throws CallNotFoundError for a session CometChat does not know', async () => {
-    const error = await caught(invoke({ sessionId: 'v1.us.unknown.0000' }));
+    const error = await rejectionOf(invoke({ sessionId: 'v1.us.unknown.0000' }));
 
     expect(error.name).toBe('CallNotFoundError');
   });
@@ -210,7 +193,7 @@ describe('enrichCall handler on the local stack', () => {
   ])('throws InvalidInputError for %s without calling CometChat', async (_label, event) => {
     stack.simulator?.resetRequests();
 
-    const error = await caught(invoke(event));
+    const error = await rejectionOf(invoke(event));
 
     expect(error.name).toBe('InvalidInputError');
     expect(stack.simulator?.requests).toHaveLength(0);
@@ -242,11 +225,11 @@ describe('enrichCall handler on the local stack', () => {
     if (!big) throw new Error('sample has no large recording');
     stack.simulator?.failNextRecording(big.rid, { kind: 'truncate', afterBytes: 3 * 1024 * 1024 });
 
-    const error = await caught(invoke({ sessionId }));
+    const error = await rejectionOf(invoke({ sessionId }));
 
     expect(error.name).toBe('RecordingDownloadError');
     const key = `recordings/${encodeURIComponent(sessionId)}/${big.rid}.mp4`;
-    const head = await caught(
+    const head = await rejectionOf(
       stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: key })),
     );
     expect(head.name).toBe('NotFound');
@@ -282,7 +265,7 @@ describe('enrichCall handler on the local stack', () => {
     ])('refuses %s with RecordingRejectedError and stores nothing', async (label, url) => {
       const sessionId = policyCall(label.replace(/\W+/g, '-'), url);
 
-      const error = await caught(invoke({ sessionId }));
+      const error = await rejectionOf(invoke({ sessionId }));
 
       expect(error.name).toBe('RecordingRejectedError');
       expect(await itemsOf(sessionId)).toEqual([]);
@@ -300,7 +283,7 @@ describe('enrichCall handler on the local stack', () => {
         location: 'http://10.0.0.1/recording.mp4',
       });
 
-      const error = await caught(invoke({ sessionId }));
+      const error = await rejectionOf(invoke({ sessionId }));
 
       expect(error.name).toBe('RecordingRejectedError');
     });
@@ -311,7 +294,7 @@ describe('enrichCall handler on the local stack', () => {
       const wrongKey = await loadHandler({ COMETCHAT_API_KEY: 'not-the-key-0123456789' });
       stack.simulator?.resetRequests();
 
-      const error = await caught(invoke({ sessionId: AUDIO }, wrongKey));
+      const error = await rejectionOf(invoke({ sessionId: AUDIO }, wrongKey));
 
       expect(error.name).toBe('CometChatAuthError');
       expect(stack.simulator?.requests).toHaveLength(1);

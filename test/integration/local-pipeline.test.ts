@@ -4,12 +4,13 @@
  * waits on the local queue draining, not on a timer.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_DEAD_LETTER_QUEUE, type LocalPipeline, startLocalPipeline } from '../../dev/local-pipeline.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
 import { fireWebhook } from '../../dev/webhook-sender.ts';
+import { callItems } from '../support/dynamodb.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
 const SAMPLES = sampleCalls(Date.now());
@@ -20,16 +21,7 @@ let pipeline: LocalPipeline;
 let documents: DynamoDBDocumentClient;
 let output: OutputCapture;
 
-async function itemsOf(sessionId: string): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documents.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `CALL#${sessionId}` },
-    }),
-  );
-  return Items;
-}
+const itemsOf = (sessionId: string) => callItems(documents, stack.tableName, sessionId);
 
 beforeAll(async () => {
   output = captureOutput();

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -16,12 +16,14 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { sqsRecordOf } from '../../dev/local-queue.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { callItems } from '../support/dynamodb.ts';
+import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
 type Webhook = (
@@ -115,16 +117,7 @@ function newCall(): string {
   return sessionId;
 }
 
-async function itemsOf(sessionId: string): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documents.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `CALL#${sessionId}` },
-    }),
-  );
-  return Items;
-}
+const itemsOf = (sessionId: string) => callItems(documents, stack.tableName, sessionId);
 
 beforeAll(async () => {
   output = captureOutput();
@@ -135,9 +128,8 @@ beforeAll(async () => {
     ENRICH_DLQ_URL: DLQ_URL,
     WEBHOOK_BASIC_AUTH: CREDENTIALS,
   });
-  vi.resetModules();
-  webhook = (await import('../../functions/webhook.ts')).handler as unknown as Webhook;
-  enrich = (await import('../../functions/enrich.ts')).handler as unknown as Enrich;
+  webhook = await importHandler<Webhook>('functions/webhook.ts');
+  enrich = await importHandler<Enrich>('functions/enrich.ts', { fresh: false });
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
 });
 

@@ -8,13 +8,15 @@
  * inline Map over the manifest the test reads from s3rver (test/support/state-machines.ts).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { callItems } from '../support/dynamodb.ts';
+import { importHandler } from '../support/handlers.ts';
 import {
   inlineDistributedMap,
   lambdaInvokeTask,
@@ -87,21 +89,13 @@ function addCopyOf(index: number, suffix: string) {
 }
 
 async function storedCall(sessionId: string) {
-  const { Items = [] } = await documents.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `CALL#${sessionId}` },
-    }),
-  );
-  return Items.find((item) => item.sk === 'CALL');
+  return (await callItems(documents, stack.tableName, sessionId)).find((item) => item.sk === 'CALL');
 }
 
 beforeAll(async () => {
   stack = await startLocalStack({ simulator: { calls: SAMPLES } });
   stack.applyEnv();
-  vi.resetModules();
-  handler = (await import('../../functions/enrich-call.ts')).handler as unknown as Handler;
+  handler = await importHandler<Handler>('functions/enrich-call.ts');
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
   substitutions = { EnrichCallFunctionArn: FUNCTION_ARN, RecordingsBucketName: stack.bucket };
 });

@@ -11,10 +11,11 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { SAMPLE_APP_ID } from '../../dev/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import { deduplicationIdFor } from '../../lib/queue/message.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
 type Handler = (
@@ -84,8 +85,7 @@ function event(body: string | Buffer, options: RequestOptions = {}): APIGatewayP
 
 async function loadHandler(env: Record<string, string | undefined> = {}): Promise<Handler> {
   for (const [name, value] of Object.entries({ ...ENV, ...env })) vi.stubEnv(name, value);
-  vi.resetModules();
-  return (await import('../../functions/webhook.ts')).handler as unknown as Handler;
+  return importHandler<Handler>('functions/webhook.ts');
 }
 
 const post = (body: string | Buffer, options?: RequestOptions, fn: Handler = handler) =>

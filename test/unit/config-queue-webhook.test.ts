@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readDeadLetterQueueConfig, readQueueConfig, readWebhookConfig } from '../../lib/config.ts';
+import { thrownBy } from '../support/errors.ts';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/cometchat-call-archive-prod-enrich.fifo';
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('readQueueConfig', () => {
   it('reads ENRICH_QUEUE_URL', () => {
@@ -28,7 +20,7 @@ describe('readQueueConfig', () => {
     ],
     ['not http(s)', 'ftp://host/q.fifo', 'ENRICH_QUEUE_URL must be an http(s) URL'],
   ])('fails with a ConfigError naming the variable when it is %s', (_label, value, message) => {
-    const error = caught(() => readQueueConfig({ ENRICH_QUEUE_URL: value }));
+    const error = thrownBy(() => readQueueConfig({ ENRICH_QUEUE_URL: value }));
 
     expect(error.name).toBe('ConfigError');
     expect(error.message).toBe(message);
@@ -40,7 +32,7 @@ describe('readDeadLetterQueueConfig', () => {
     const dlq = QUEUE.replace('enrich', 'enrich-dlq');
 
     expect(readDeadLetterQueueConfig({ ENRICH_DLQ_URL: dlq })).toEqual({ deadLetterQueueUrl: dlq });
-    expect(caught(() => readDeadLetterQueueConfig({})).message).toBe(
+    expect(thrownBy(() => readDeadLetterQueueConfig({})).message).toBe(
       'ENRICH_DLQ_URL is required but not set',
     );
   });
@@ -64,7 +56,7 @@ describe('readWebhookConfig', () => {
   });
 
   it('refuses literal credentials without a colon, without echoing them', () => {
-    const error = caught(() =>
+    const error = thrownBy(() =>
       readWebhookConfig({ COMETCHAT_APP_ID: 'app1', WEBHOOK_BASIC_AUTH: 'hunter2' }),
     );
 
@@ -73,10 +65,10 @@ describe('readWebhookConfig', () => {
   });
 
   it('needs the credentials and the app id', () => {
-    expect(caught(() => readWebhookConfig({ COMETCHAT_APP_ID: 'app1' })).message).toBe(
+    expect(thrownBy(() => readWebhookConfig({ COMETCHAT_APP_ID: 'app1' })).message).toBe(
       'WEBHOOK_BASIC_AUTH or WEBHOOK_BASIC_AUTH_PARAMETER is required but neither is set',
     );
-    expect(caught(() => readWebhookConfig({ WEBHOOK_BASIC_AUTH: 'u:p' })).message).toBe(
+    expect(thrownBy(() => readWebhookConfig({ WEBHOOK_BASIC_AUTH: 'u:p' })).message).toBe(
       'COMETCHAT_APP_ID is required but not set',
     );
   });

@@ -21,6 +21,7 @@ import type {
   RecordingCopier,
 } from '../../lib/recordings/copy-recording.ts';
 import type { SaveInput, SaveOutcome, StoredCall } from '../../lib/store/call-store.ts';
+import { rejectionOf } from '../support/errors.ts';
 
 const SESSION = 'v1.us.31780434a95d45.unit-test-session';
 const BUCKET = 'call-recordings';
@@ -206,15 +207,6 @@ function downloadError(statusCode: number): RecordingDownloadError {
   return new RecordingDownloadError(`recording download answered ${statusCode}`, { statusCode });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
 describe('enrichCall', () => {
   it.each([
     ['no event', undefined],
@@ -227,7 +219,7 @@ describe('enrichCall', () => {
   ])('throws InvalidInputError before calling any adapter for %s', async (_, event) => {
     const h = harness();
 
-    const error = await rejection(enrichCall(event, h.deps));
+    const error = await rejectionOf(enrichCall(event, h.deps));
 
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(h.steps).toEqual([]);
@@ -467,7 +459,7 @@ describe('enrichCall', () => {
       copy: [() => downloadError(403), () => second],
     });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(second);
     expect(h.ops()).toEqual(['getCall', 'load', 'recordings', 'copy', 'getCall', 'copy']);
@@ -488,7 +480,7 @@ describe('enrichCall', () => {
       copy: [() => downloadError(403), (input) => copiedItem(input), () => later],
     });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(later);
     expect(h.ops().filter((op) => op === 'getCall')).toHaveLength(2);
@@ -505,7 +497,7 @@ describe('enrichCall', () => {
       copy: [() => original],
     });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(original);
     expect(h.ops()).toEqual(['getCall', 'load', 'recordings', 'copy', 'getCall']);
@@ -518,7 +510,7 @@ describe('enrichCall', () => {
       copy: [() => downloadError(403)],
     });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(unavailable);
   });
@@ -527,7 +519,7 @@ describe('enrichCall', () => {
     const failure = statusCode === 0 ? new RecordingDownloadError('truncated') : downloadError(statusCode);
     const h = harness({ calls: [rawCall({ recordings: [{ rid: 'r1' }] })], copy: [() => failure] });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(failure);
     expect(h.ops()).toEqual(['getCall', 'load', 'recordings', 'copy']);
@@ -541,7 +533,7 @@ describe('enrichCall', () => {
   ])('propagates %s from the copier untouched, without refreshing', async (_, failure) => {
     const h = harness({ calls: [rawCall({ recordings: [{ rid: 'r1' }] })], copy: [() => failure] });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(failure);
     expect(h.ops()).toEqual(['getCall', 'load', 'recordings', 'copy']);
@@ -551,7 +543,7 @@ describe('enrichCall', () => {
     const notFound = new CallNotFoundError('Get Call: no such session');
     const h = harness({ calls: [notFound] });
 
-    const error = await rejection(enrichCall({ sessionId: SESSION }, h.deps));
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
 
     expect(error).toBe(notFound);
     expect(h.ops()).toEqual(['getCall']);
@@ -563,9 +555,9 @@ describe('enrichCall', () => {
     const loading = harness({ load: loadFailure, calls: [rawCall({ recordings: [{ rid: 'r1' }] })] });
     const saving = harness({ save: () => saveFailure });
 
-    expect(await rejection(enrichCall({ sessionId: SESSION }, loading.deps))).toBe(loadFailure);
+    expect(await rejectionOf(enrichCall({ sessionId: SESSION }, loading.deps))).toBe(loadFailure);
     expect(loading.ops()).toEqual(['getCall', 'load']);
-    expect(await rejection(enrichCall({ sessionId: SESSION }, saving.deps))).toBe(saveFailure);
+    expect(await rejectionOf(enrichCall({ sessionId: SESSION }, saving.deps))).toBe(saveFailure);
   });
 
   it('propagates the recordings adapter failing to load', async () => {
@@ -575,7 +567,7 @@ describe('enrichCall', () => {
       throw failure;
     };
 
-    expect(await rejection(enrichCall({ sessionId: SESSION }, h.deps))).toBe(failure);
+    expect(await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps))).toBe(failure);
     expect(h.ops()).toEqual(['getCall', 'load']);
   });
 

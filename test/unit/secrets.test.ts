@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { CometChatAuthError, StorageError } from '../../lib/errors.ts';
 import { secretProvider } from '../../lib/secrets.ts';
+import { rejectionOf } from '../support/errors.ts';
 
 const ssm = mockClient(SSMClient);
 const SECRET = 'ssm-secret-value-7d1f';
@@ -23,15 +24,6 @@ function parameter(value: string | undefined) {
 
 function notFound(): ParameterNotFound {
   return new ParameterNotFound({ message: 'Parameter not found.', $metadata: { httpStatusCode: 400 } });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 beforeEach(() => {
@@ -70,7 +62,7 @@ describe('secretProvider', () => {
     ssm.on(GetParameterCommand).rejectsOnce(new Error('socket hang up')).resolves(parameter(SECRET));
     const provider = secretProvider({ parameterName: name }, 'CometChat API key');
 
-    const first = await rejection(provider());
+    const first = await rejectionOf(provider());
     const second = await provider();
 
     expect(first).toBeInstanceOf(StorageError);
@@ -84,7 +76,7 @@ describe('secretProvider', () => {
     ssm.on(GetParameterCommand).rejects(notFound());
     const provider = secretProvider({ parameterName: name }, 'CometChat API key');
 
-    const error = await rejection(provider());
+    const error = await rejectionOf(provider());
 
     expect(error).toBeInstanceOf(CometChatAuthError);
     expect(error.name).toBe('CometChatAuthError');
@@ -100,7 +92,7 @@ describe('secretProvider', () => {
       return new MissingCredentials(message);
     });
 
-    const error = await rejection(provider());
+    const error = await rejectionOf(provider());
 
     expect(error).toBeInstanceOf(MissingCredentials);
     expect(error.message).toContain(name);
@@ -112,7 +104,7 @@ describe('secretProvider', () => {
     ssm.on(GetParameterCommand).resolves(parameter(value));
     const provider = secretProvider({ parameterName: name }, 'CometChat API key');
 
-    const error = await rejection(provider());
+    const error = await rejectionOf(provider());
 
     expect(error).toBeInstanceOf(CometChatAuthError);
     expect(error.message).toContain(name);
@@ -129,7 +121,7 @@ describe('secretProvider', () => {
     ssm.on(GetParameterCommand).rejects(throttled);
     const provider = secretProvider({ parameterName: name }, 'CometChat API key');
 
-    const error = await rejection(provider());
+    const error = await rejectionOf(provider());
 
     expect(error).toBeInstanceOf(StorageError);
     expect(error.name).toBe('StorageError');

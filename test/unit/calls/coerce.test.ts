@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalJson,
   clockToSeconds,
   quoteForMessage,
+  sortedEntries,
   toBoolean,
   toKeyPart,
   toNumber,
@@ -102,5 +104,27 @@ describe('quoteForMessage', () => {
 
   it('shows only the start of a long value', () => {
     expect(quoteForMessage('abcdef', 3)).toBe('"abc"…');
+  });
+});
+
+describe('sortedEntries', () => {
+  it('lists own enumerable pairs in code-unit order of their keys', () => {
+    expect(sortedEntries({ b: 1, a: 2, B: 3 })).toEqual([
+      ['B', 3],
+      ['a', 2],
+      ['b', 1],
+    ]);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('writes the same text whatever the order of keys, at every depth', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: 2 } })).toBe(
+      canonicalJson({ a: { c: 2, d: [1, { e: 2, f: 1 }] }, b: 1 }),
+    );
+  });
+
+  it('keeps the order of arrays and leaves out undefined properties', () => {
+    expect(canonicalJson({ z: [2, 1], a: undefined, m: null })).toBe('{"m":null,"z":[2,1]}');
   });
 });

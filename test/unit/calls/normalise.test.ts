@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseCall } from '../../../lib/calls/normalise.ts';
 import { InvalidCallDataError } from '../../../lib/errors.ts';
+import { thrownBy } from '../../support/errors.ts';
 import { absentValueViolations, expectValidNormalisedCall, loadCallFixture } from './invariants.ts';
 
 const SESSION = 'v1.us.31780434a95d45.1716200400c4d9a2e7f13b6058e2d1c7a9b4f0e6d3c8a5b172';
@@ -9,16 +10,6 @@ const ISO = '2024-05-20T10:20:00.000Z';
 
 function call(fields: Record<string, unknown> = {}): Record<string, unknown> {
   return { sessionId: SESSION, status: 'ended', ...fields };
-}
-
-function errorOf(fn: () => unknown): InvalidCallDataError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidCallDataError) return error;
-    throw error;
-  }
-  throw new Error('expected an InvalidCallDataError, but nothing was thrown');
 }
 
 /** Every ordering of `items` (small arrays only). */
@@ -202,7 +193,9 @@ describe('normaliseCall', () => {
     });
 
     it('rejects a call without status', () => {
-      expect(errorOf(() => normaliseCall({ sessionId: SESSION })).message).toMatch(/no status/);
+      expect(thrownBy(() => normaliseCall({ sessionId: SESSION }), InvalidCallDataError).message).toMatch(
+        /no status/,
+      );
     });
 
     it.each([[3], [null], [['ended']]])('rejects the non-string status %j', (status) => {
@@ -210,7 +203,7 @@ describe('normaliseCall', () => {
     });
 
     it('rejects a status it cannot rank, without echoing control characters', () => {
-      const error = errorOf(() => normaliseCall(call({ status: 'on\nhold' })));
+      const error = thrownBy(() => normaliseCall(call({ status: 'on\nhold' })), InvalidCallDataError);
 
       expect(error.message).toContain('"on\\u000ahold"');
       expect(error.message).not.toContain('\n');
@@ -227,13 +220,13 @@ describe('normaliseCall', () => {
     ])('rejects a call whose sessionId is %s', (_label, fields) => {
       const raw = { status: 'ended', ...fields };
 
-      const error = errorOf(() => normaliseCall(raw));
+      const error = thrownBy(() => normaliseCall(raw), InvalidCallDataError);
 
       expect(error.message).toMatch(/sessionId/);
     });
 
     it('rejects a call for another session than the one asked for', () => {
-      const error = errorOf(() => normaliseCall(call(), 'v1.us.other'));
+      const error = thrownBy(() => normaliseCall(call(), 'v1.us.other'), InvalidCallDataError);
 
       expect(error.message).toContain('v1.us.other');
     });

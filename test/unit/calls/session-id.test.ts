@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseSessionId, sessionIdFromEvent } from '../../../lib/calls/session-id.ts';
 import { InvalidInputError } from '../../../lib/errors.ts';
+import { thrownBy } from '../../support/errors.ts';
 
 const VALID = 'v1.us.31780434a95d45.16923681138d75114d60d1345a22e4cc612263fb26c0b5cf92';
-
-function errorOf(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidInputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InvalidInputError, but nothing was thrown');
-}
 
 describe('parseSessionId', () => {
   it('returns a CometChat session id unchanged', () => {
@@ -30,11 +21,11 @@ describe('parseSessionId', () => {
   });
 
   it('rejects a missing value', () => {
-    expect(errorOf(() => parseSessionId(undefined)).message).toMatch(/missing/);
+    expect(thrownBy(() => parseSessionId(undefined), InvalidInputError).message).toMatch(/missing/);
   });
 
   it('rejects an empty string', () => {
-    expect(errorOf(() => parseSessionId('')).message).toMatch(/empty/);
+    expect(thrownBy(() => parseSessionId(''), InvalidInputError).message).toMatch(/empty/);
   });
 
   it.each([
@@ -44,7 +35,7 @@ describe('parseSessionId', () => {
     [['x'], 'an array'],
     [true, 'a boolean'],
   ])('rejects %j, which is not a string', (value, described) => {
-    const error = errorOf(() => parseSessionId(value));
+    const error = thrownBy(() => parseSessionId(value), InvalidInputError);
 
     expect(error.message).toContain('must be a string');
     expect(error.message).toContain(described);
@@ -53,7 +44,7 @@ describe('parseSessionId', () => {
   it('rejects 257 characters without echoing the whole value', () => {
     const id = `${'b'.repeat(250)}TAIL42Z`;
 
-    const error = errorOf(() => parseSessionId(id));
+    const error = thrownBy(() => parseSessionId(id), InvalidInputError);
 
     expect(error.message).toMatch(/257 characters/);
     expect(error.message).not.toContain('TAIL42Z');
@@ -67,7 +58,7 @@ describe('parseSessionId', () => {
     ['a C1 control', 'a\u0085b', 'U+0085', 1],
     ['a tab', '\tabc', 'U+0009', 0],
   ])('rejects %s, naming it without echoing it', (_label, id, code, index) => {
-    const error = errorOf(() => parseSessionId(id));
+    const error = thrownBy(() => parseSessionId(id), InvalidInputError);
 
     expect(error.message).toContain(code);
     expect(error.message).toContain(`index ${index}`);
@@ -75,15 +66,15 @@ describe('parseSessionId', () => {
   });
 
   it('rejects a value that is only whitespace', () => {
-    expect(errorOf(() => parseSessionId('   ')).message).toMatch(/whitespace/);
+    expect(thrownBy(() => parseSessionId('   '), InvalidInputError).message).toMatch(/whitespace/);
   });
 
   it('rejects only-whitespace made of Unicode spaces', () => {
-    expect(errorOf(() => parseSessionId('\u00a0\u2003')).message).toMatch(/whitespace/);
+    expect(thrownBy(() => parseSessionId('\u00a0\u2003'), InvalidInputError).message).toMatch(/whitespace/);
   });
 
   it('rejects an unpaired surrogate, which could not go into a URL', () => {
-    expect(errorOf(() => parseSessionId('abc\ud800')).message).toMatch(/surrogate/);
+    expect(thrownBy(() => parseSessionId('abc\ud800'), InvalidInputError).message).toMatch(/surrogate/);
   });
 
   it('accepts a well-formed astral character', () => {
@@ -106,7 +97,9 @@ describe('sessionIdFromEvent', () => {
   });
 
   it('rejects an event without sessionId', () => {
-    expect(errorOf(() => sessionIdFromEvent({ session_id: VALID })).message).toMatch(/missing/);
+    expect(thrownBy(() => sessionIdFromEvent({ session_id: VALID }), InvalidInputError).message).toMatch(
+      /missing/,
+    );
   });
 
   it('ignores a sessionId inherited through the prototype', () => {
@@ -122,6 +115,6 @@ describe('sessionIdFromEvent', () => {
   });
 
   it('passes on the validation error of a bad sessionId', () => {
-    expect(errorOf(() => sessionIdFromEvent({ sessionId: '' })).message).toMatch(/empty/);
+    expect(thrownBy(() => sessionIdFromEvent({ sessionId: '' }), InvalidInputError).message).toMatch(/empty/);
   });
 });

@@ -11,6 +11,7 @@ import {
   InvalidCallDataError,
   InvalidInputError,
 } from '../../../lib/errors.ts';
+import { rejectionOf } from '../../support/errors.ts';
 import {
   destroy,
   hang,
@@ -48,15 +49,6 @@ function client(overrides: Partial<CometChatClientOptions> = {}) {
     },
     ...overrides,
   });
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** Everything an error could leak through: message, stack, JSON, and the whole cause chain. */

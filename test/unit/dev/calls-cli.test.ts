@@ -1,33 +1,14 @@
 /**
- * The calls CLI's output helpers: what a child process in the integration suite cannot show
+ * The calls CLI's progress bar: what a child process in the integration suite cannot show
  * (its stderr is never a terminal, so it never draws a progress bar).
  */
 import { describe, expect, it } from 'vitest';
-import { progressBar, renderTable } from '../../../dev/calls-cli.ts';
+import { progressBar } from '../../../dev/calls-cli.ts';
 
 function terminal(isTTY: boolean, columns = 80) {
   const writes: string[] = [];
   return { writes, stream: { isTTY, columns, write: (chunk: string) => writes.push(chunk) > 0 } };
 }
-
-describe('renderTable', () => {
-  it('pads every column to its widest cell and rules off the header', () => {
-    const text = renderTable(
-      ['sessionId', 'result'],
-      [
-        ['v1.us.a', 'ok'],
-        ['v1.us.longer', 'CallNotFoundError: no such call'],
-      ],
-    );
-
-    expect(text.split('\n')).toEqual([
-      'sessionId     result',
-      '------------  -------------------------------',
-      'v1.us.a       ok',
-      'v1.us.longer  CallNotFoundError: no such call',
-    ]);
-  });
-});
 
 describe('progressBar', () => {
   it('draws on a terminal, advancing to a full bar, then clears its line', () => {

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueueEnrichment, enqueueEnrichments } from '../../../lib/queue/enqueue.ts';
 import { type EnrichmentMessage, toQueueMessage } from '../../../lib/queue/message.ts';
+import { rejectionOf } from '../../support/errors.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/enrich.fifo';
 const sqsMock = mockClient(SQSClient);
@@ -14,15 +15,6 @@ const messages = (count: number): EnrichmentMessage[] =>
     trigger: 'backfill',
     eventKey: `k${i}`,
   }));
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 afterEach(() => {
   sqsMock.reset();
@@ -44,7 +36,9 @@ describe('enqueueEnrichment', () => {
     const cause = Object.assign(new Error('throttled'), { name: 'RequestThrottled' });
     sqsMock.on(SendMessageCommand).rejects(cause);
 
-    const error = await rejection(enqueueEnrichment(client, QUEUE_URL, messages(1)[0] as EnrichmentMessage));
+    const error = await rejectionOf(
+      enqueueEnrichment(client, QUEUE_URL, messages(1)[0] as EnrichmentMessage),
+    );
 
     expect(error.name).toBe('StorageError');
     expect(error.cause).toBe(cause);
@@ -106,7 +100,7 @@ describe('enqueueEnrichments', () => {
       Failed: [{ Id: 'm1', Code: 'InvalidParameterValue', SenderFault: true }],
     });
 
-    const error = await rejection(enqueueEnrichments(client, QUEUE_URL, messages(2), { baseDelayMs: 1 }));
+    const error = await rejectionOf(enqueueEnrichments(client, QUEUE_URL, messages(2), { baseDelayMs: 1 }));
 
     expect(error.name).toBe('StorageError');
     expect(error.message).toBe('1 of 2 messages could not be enqueued (InvalidParameterValue); 1 were');
@@ -119,7 +113,7 @@ describe('enqueueEnrichments', () => {
       Failed: [{ Id: 'm0', Code: 'InternalError', SenderFault: false }],
     });
 
-    const error = await rejection(
+    const error = await rejectionOf(
       enqueueEnrichments(client, QUEUE_URL, messages(1), { maxAttempts: 3, baseDelayMs: 1 }),
     );
 
@@ -135,7 +129,7 @@ describe('enqueueEnrichments', () => {
       })
       .rejects(new Error('socket hang up'));
 
-    const error = await rejection(enqueueEnrichments(client, QUEUE_URL, messages(25)));
+    const error = await rejectionOf(enqueueEnrichments(client, QUEUE_URL, messages(25)));
 
     expect(error.name).toBe('StorageError');
     expect(error.message).toBe('could not send to the enrichment queue after 10 of 25 messages');

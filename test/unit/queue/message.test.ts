@@ -7,17 +7,9 @@ import {
   parseEnrichmentMessage,
   toQueueMessage,
 } from '../../../lib/queue/message.ts';
+import { thrownBy } from '../../support/errors.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('toQueueMessage', () => {
   it('groups by session id and deduplicates by the SHA-256 of the event key', () => {
@@ -92,6 +84,6 @@ describe('parseEnrichmentMessage', () => {
     ['without a sessionId', '{"trigger":"call_ended"}'],
     ['with an empty sessionId', '{"sessionId":""}'],
   ])('throws InvalidInputError for a body %s', (_label, body) => {
-    expect(caught(() => parseEnrichmentMessage(body)).name).toBe('InvalidInputError');
+    expect(thrownBy(() => parseEnrichmentMessage(body)).name).toBe('InvalidInputError');
   });
 });

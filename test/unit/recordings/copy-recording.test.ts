@@ -11,6 +11,7 @@ import type { RecordingItem, RecordingSource } from '../../../lib/calls/types.ts
 import { RecordingDownloadError, RecordingRejectedError, StorageError } from '../../../lib/errors.ts';
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
+import { rejectionOf } from '../../support/errors.ts';
 import {
   patternDigest,
   type RecordingServer,
@@ -96,15 +97,6 @@ async function storedDigest(key: string): Promise<{ bytes: number; sha256: strin
     bytes += chunk.length;
   }
   return { bytes, sha256: hash.digest('hex') };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function statusOfHead(key: string): Promise<number | undefined> {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { RecordingDownloadError, RecordingRejectedError } from '../../../lib/errors.ts';
 import { openRecording } from '../../../lib/recordings/safe-get.ts';
 import type { LookupFn, UrlPolicy } from '../../../lib/recordings/url-policy.ts';
+import { rejectionOf } from '../../support/errors.ts';
 import { type RecordingServer, startRecordingServer } from './recording-server.ts';
 
 const HOST = 'recordings.test';
@@ -36,15 +37,6 @@ function policyFor(answers: Record<string, string> = {}, extraHosts: string[] = 
   });
   const policy: UrlPolicy = { allowedHosts: [`${HOST}:${server.port}`, ...extraHosts], lookup };
   return { policy, lookup };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function redirectTo(location: string, status = 302) {

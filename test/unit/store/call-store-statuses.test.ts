@@ -1,32 +1,24 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, type LocalService, localClients, startDynalite } from '../../../dev/local-aws.ts';
 import type { CallStatus } from '../../../lib/calls/types.ts';
 import { StorageError } from '../../../lib/errors.ts';
 import { type CallStore, createCallStore } from '../../../lib/store/call-store.ts';
 import { callRecords, newSessionId } from './call-records.ts';
+import { type StoreTable, startStoreTable } from './store-table.ts';
 
 const TABLE = 'call-store-statuses';
 
-let dynalite: LocalService;
-let raw: DynamoDBClient;
+let table: StoreTable;
 let client: DynamoDBDocumentClient;
 let store: CallStore;
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  const clients = localClients({ dynamodb: dynalite.endpoint, s3: 'http://127.0.0.1:9' });
-  clients.s3.destroy();
-  raw = clients.dynamodb;
-  await ensureTable(raw, TABLE);
-  client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  store = createCallStore({ tableName: TABLE, client });
+  table = await startStoreTable(TABLE);
+  ({ client, store } = table);
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await dynalite?.close();
+  await table?.close();
 });
 
 /** Saves one call per status and returns the session ids in the same order. */

@@ -1,47 +1,33 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBClient as RawDynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureTable,
-  LOCAL_REGION,
-  type LocalService,
-  localClients,
-  localCredentials,
-  startDynalite,
-} from '../../../dev/local-aws.ts';
+import { LOCAL_REGION, localCredentials } from '../../../dev/local-aws.ts';
 import { callPk, STATUS_RANK } from '../../../lib/calls/types.ts';
 import { StorageError } from '../../../lib/errors.ts';
 import type { CallStore, SaveInput, StoredCall } from '../../../lib/store/call-store.ts';
 import { createCallStore } from '../../../lib/store/call-store.ts';
 import { contentHash, freshnessOf, versionOf } from '../../../lib/store/call-version.ts';
 import { type CallSpec, callRecords, newSessionId, T0 } from './call-records.ts';
+import { type StoreTable, startStoreTable } from './store-table.ts';
 
 const TABLE = 'call-store-unit';
 const NOW = new Date('2023-11-15T08:00:00.000Z');
 const LATER = new Date('2023-11-16T08:00:00.000Z');
 
-let dynalite: LocalService;
-let raw: DynamoDBClient;
+let table: StoreTable;
 let client: DynamoDBDocumentClient;
 let store: CallStore;
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  const clients = localClients({ dynamodb: dynalite.endpoint, s3: 'http://127.0.0.1:9' });
-  clients.s3.destroy();
-  raw = clients.dynamodb;
-  await ensureTable(raw, TABLE);
-  client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  store = createCallStore({ tableName: TABLE, client });
+  table = await startStoreTable(TABLE);
+  ({ client, store } = table);
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await dynalite?.close();
+  await table?.close();
 });
 
 /** Ringing: nobody has joined, so neither entry has a device. */
@@ -555,7 +541,7 @@ describe('createCallStore', () => {
       await once(server, 'listening');
       const { port } = server.address() as AddressInfo;
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      const closed = new RawDynamoDBClient({
+      const closed = new DynamoDBClient({
         endpoint: `http://127.0.0.1:${port}`,
         region: LOCAL_REGION,
         credentials: localCredentials(),

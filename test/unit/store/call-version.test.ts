@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  canonicalJson,
   contentHash,
   contentOf,
   formatVersion,
@@ -35,14 +34,6 @@ describe('contentOf', () => {
 
     expect(contentOf(item)).toEqual({ sk: 'CALL', hasRecording: false });
     expect(Object.keys(contentOf(item))).toEqual(['sk', 'hasRecording']);
-  });
-});
-
-describe('canonicalJson', () => {
-  it('writes the same text whatever the order of keys, at every depth', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: 2 } })).toBe(
-      canonicalJson({ a: { c: 2, d: [1, { e: 2, f: 1 }] }, b: 1 }),
-    );
   });
 });
 

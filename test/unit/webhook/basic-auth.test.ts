@@ -5,21 +5,13 @@ import {
   credentialsMatch,
   parseBasicAuthorization,
 } from '../../../lib/webhook/basic-auth.ts';
+import { rejectionOf } from '../../support/errors.ts';
 
 // Any UTF-16 code unit, lone surrogates and control characters included (fast-check's
 // 'binary' unit costs seconds to set up).
 const CODE_UNIT = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseBasicAuthorization', () => {
   it('decodes user:password from a well-formed header', () => {
@@ -99,7 +91,7 @@ describe('basicAuthCheck', () => {
   ])('throws WebhookAuthError for %s, without quoting the header', async (_label, header) => {
     const check = basicAuthCheck(async () => 'cometchat:Secret123');
 
-    const error = await rejection(check(header));
+    const error = await rejectionOf(check(header));
 
     expect(error.name).toBe('WebhookAuthError');
     if (header) expect(error.message).not.toContain(header.slice(6));
@@ -114,7 +106,7 @@ describe('basicAuthCheck', () => {
     });
 
     await check(basic('u:p'));
-    await rejection(check(basic('u:x')));
+    await rejectionOf(check(basic('u:x')));
     await check(basic('u:p'));
 
     expect(reads).toBe(1);
@@ -129,7 +121,7 @@ describe('basicAuthCheck', () => {
   it('throws ConfigError for stored credentials nobody could match', async () => {
     const check = basicAuthCheck(async () => 'no-colon-here');
 
-    expect((await rejection(check(basic('no-colon-here:x')))).name).toBe('ConfigError');
+    expect((await rejectionOf(check(basic('no-colon-here:x')))).name).toBe('ConfigError');
   });
 
   it('passes on a failure to read the credentials instead of calling it an auth failure', async () => {
@@ -137,7 +129,7 @@ describe('basicAuthCheck', () => {
       throw new Error('SSM unreachable');
     });
 
-    const error = await rejection(check(basic('u:p')));
+    const error = await rejectionOf(check(basic('u:p')));
 
     expect(error.message).toBe('SSM unreachable');
   });

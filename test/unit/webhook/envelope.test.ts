@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideWebhook, parseEnvelope } from '../../../lib/webhook/envelope.ts';
+import { thrownBy } from '../../support/errors.ts';
 
 // Any UTF-16 code unit, lone surrogates and control characters included (fast-check's
 // 'binary' unit costs seconds to set up).
@@ -12,15 +13,6 @@ const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/webhooks/${name}.json`, import.meta.url), 'utf8');
 const fixtureObject = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;
 const decide = (body: string) => decideWebhook(body, { appId: APP_ID });
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('decideWebhook', () => {
   it('queues call_ended with its session id and documented idempotency key', () => {
@@ -70,8 +62,8 @@ describe('decideWebhook', () => {
   it('refuses an envelope for another app before looking at its trigger', () => {
     const ignoredTrigger = JSON.stringify({ ...fixtureObject('call-busy'), appId: 'someone-else' });
 
-    expect(caught(() => decide(fixture('foreign-app'))).name).toBe('ForeignAppError');
-    expect(caught(() => decide(ignoredTrigger)).name).toBe('ForeignAppError');
+    expect(thrownBy(() => decide(fixture('foreign-app'))).name).toBe('ForeignAppError');
+    expect(thrownBy(() => decide(ignoredTrigger)).name).toBe('ForeignAppError');
   });
 
   it.each([
@@ -84,7 +76,7 @@ describe('decideWebhook', () => {
     const envelope = fixtureObject('call-ended');
     (envelope.data as Record<string, unknown>).sessionId = sessionId;
 
-    const error = caught(() => decide(JSON.stringify(envelope)));
+    const error = thrownBy(() => decide(JSON.stringify(envelope)));
 
     expect(error.name).toBe('InvalidInputError');
     expect(error.message).toMatch(/^data\.sessionId/);
@@ -93,13 +85,13 @@ describe('decideWebhook', () => {
   it('throws InvalidInputError for an archived trigger without data', () => {
     const body = JSON.stringify({ trigger: 'call_ended', appId: APP_ID });
 
-    expect(caught(() => decide(body)).name).toBe('InvalidInputError');
+    expect(thrownBy(() => decide(body)).name).toBe('InvalidInputError');
   });
 
   it('does not take sessionId from the prototype chain', () => {
     const body = `{"trigger":"call_ended","appId":"${APP_ID}","data":{"__proto__":{"sessionId":"v1.us.x"}}}`;
 
-    expect(caught(() => decide(body)).name).toBe('InvalidInputError');
+    expect(thrownBy(() => decide(body)).name).toBe('InvalidInputError');
   });
 
   it('quotes a strange trigger safely in its reason', () => {
@@ -125,7 +117,7 @@ describe('parseEnvelope', () => {
     ['without an appId', '{"trigger":"call_ended","data":{"sessionId":"s"}}'],
     ['with a non-string appId', '{"trigger":"call_ended","appId":7}'],
   ])('throws MalformedWebhookError for a body that is %s', (_label, body) => {
-    expect(caught(() => parseEnvelope(body)).name).toBe('MalformedWebhookError');
+    expect(thrownBy(() => parseEnvelope(body)).name).toBe('MalformedWebhookError');
   });
 });
 

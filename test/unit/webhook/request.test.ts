@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { header, MAX_BODY_BYTES, readBody } from '../../../lib/webhook/request.ts';
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrownBy } from '../../support/errors.ts';
 
 describe('header', () => {
   it('finds a header whatever the case of its name', () => {
@@ -50,12 +42,12 @@ describe('readBody', () => {
       { body: '{}', headers: { 'content-length': String(MAX_BODY_BYTES + 1) } },
     ],
   ])('throws PayloadTooLargeError for %s', (_label, request) => {
-    expect(caught(() => readBody(request)).name).toBe('PayloadTooLargeError');
+    expect(thrownBy(() => readBody(request)).name).toBe('PayloadTooLargeError');
   });
 
   it('throws MalformedWebhookError for base64 bytes that are not UTF-8', () => {
     const body = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64');
 
-    expect(caught(() => readBody({ body, isBase64Encoded: true })).name).toBe('MalformedWebhookError');
+    expect(thrownBy(() => readBody({ body, isBase64Encoded: true })).name).toBe('MalformedWebhookError');
   });
 });
