@@ -359,7 +359,8 @@ describe('createCometChatClient getCall', () => {
 
     expect(error).toBeInstanceOf(CometChatUnavailableError);
     expect(server.requests).toHaveLength(1);
-    expect(Date.now() - deadline).toBeLessThan(100);
+    // Far short of the 5 s request timeout: the deadline, not the timeout, ended it (slack for a busy CI).
+    expect(Date.now() - deadline).toBeLessThan(1500);
   });
 
   it('stops at once when the wait CometChat asks for would pass the deadline', async () => {
