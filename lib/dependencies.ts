@@ -1,8 +1,9 @@
 /**
  * Builds the enrichment use case's adapters from configuration. Used by the Lambda handlers
  * (once per container, at module scope) and by the local runner, which hands in its own clients.
- * S3 and lib-storage are imported only when the first call with recordings arrives, so a
- * container that never sees one never loads them.
+ * The S3 client and the recording copier are imported only when the first call with recordings
+ * arrives, so a container that never sees one never loads them (with esbuild's `splitting`,
+ * never even parses them: docs/benchmarks.md).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';

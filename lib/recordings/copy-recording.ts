@@ -1,8 +1,8 @@
 /**
  * Streams one recording from its (vetted) URL into S3 without holding it in memory: the body
- * flows through a byte counter and SHA-256 into a multipart upload, so memory stays near
- * part size x queue size whatever the file's size. A download that ends short never completes
- * the upload, so no partial object ever appears at the key.
+ * flows through a byte counter and SHA-256 into a multipart upload whose part buffers are
+ * reused, so memory stays at part size x (queue size + 1) whatever the file's size. A download
+ * that ends short never completes the upload, so no partial object ever appears at the key.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
@@ -12,9 +12,9 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { callPk, type RecordingItem, type RecordingSource } from '../calls/types.ts';
 import { RecordingDownloadError, StorageError } from '../errors.ts';
+import { createMultipartUpload } from './multipart-upload.ts';
 import { CONTENT_TYPE_BY_EXTENSION, recordingExtension, recordingObjectKey } from './object-key.ts';
 import { asDownloadError, openRecording } from './safe-get.ts';
 import type { UrlPolicy } from './url-policy.ts';
@@ -53,10 +53,13 @@ export interface RecordingCopierOptions {
   now?: () => Date;
 }
 
-/** Default multipart part size. */
-export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-/** Default number of parts in flight. */
-export const DEFAULT_QUEUE_SIZE = 2;
+/**
+ * Default multipart part size: S3's minimum. Five buffers of it (four in flight, one filling)
+ * are 25 MiB, which keeps a copy's peak RSS near 115 MiB at any size (docs/benchmarks.md).
+ */
+export const DEFAULT_PART_SIZE_BYTES = 5 * 1024 * 1024;
+/** Default number of parts in flight: lib-storage's own default, for the same throughput. */
+export const DEFAULT_QUEUE_SIZE = 4;
 
 const MEDIA_TYPE = /^(?:audio|video)\/[a-z0-9][a-z0-9!#$&^_.+-]*$|^application\/(?:mp4|ogg)$/;
 
@@ -185,19 +188,20 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
     // a RecordingDownloadError) reach the Upload through `counter`, which is what it reads.
     const body = pipeline(opened.body, counter, () => {});
     const identity = { 'session-id': metadataValue(sessionId), rid: metadataValue(source.rid) };
-    const upload = new Upload({
-      client: s3,
-      params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: identity },
+    // It never aborts by itself: we do, below, so a failing abort cannot hide the real error.
+    const upload = createMultipartUpload(body, {
+      s3,
+      bucket,
+      key,
+      contentType,
+      metadata: identity,
       partSize,
       queueSize,
-      // We abort ourselves: the library's own abort would replace the real error with the
-      // abort's if that fails.
-      leavePartsOnError: true,
     });
 
     let etag: string | undefined;
     try {
-      etag = (await upload.done()).ETag;
+      ({ etag } = await upload.done());
     } catch (error) {
       // Read before tearing the streams down, which would record an error of its own.
       const downloadFailure =
