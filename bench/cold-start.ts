@@ -265,8 +265,12 @@ export async function benchColdStart(options: ColdStartOptions): Promise<ColdSta
     const dir = join(workDir, 'cold', name);
     await mkdir(dir, { recursive: true });
     const entry = join(ROOT, 'functions', file);
-    // A metafile needs a build of our own; same options, so the same bytes.
-    const own = await bundle(options.esbuild, entry, join(dir, 'handler.mjs'), { metafile: true });
+    // A metafile needs a build of our own. One file, even when the service splits: the breakdown
+    // below reads which bytes are evaluated at import and which only behind import().
+    const own = await bundle(options.esbuild, entry, join(dir, 'handler.mjs'), {
+      metafile: true,
+      splitting: false,
+    });
     const fromPackage = packaged.get(name);
     const floor = await bundle(options.esbuild, { contents: spec.floor.source }, join(dir, 'floor.mjs'));
     const row: ColdStartRow = {

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { type BuildOptions, build } from 'esbuild';
 
@@ -151,12 +151,22 @@ export async function bundle(
   extra: BuildOptions = {},
 ): Promise<{ bytes: number; metafile?: import('esbuild').Metafile }> {
   const { outExtension: _ignored, ...options } = esbuildOptions(settings);
+  // Code splitting needs an output folder: name the entry after `outfile` and put it beside it.
+  const splitting = (extra.splitting ?? options.splitting) === true;
+  const extension = extname(outfile);
+  const target: BuildOptions = splitting
+    ? {
+        outdir: dirname(outfile),
+        entryNames: basename(outfile, extension),
+        outExtension: { '.js': extension },
+      }
+    : { outfile };
   const result = await build({
     ...options,
     ...(typeof entry === 'string'
       ? { entryPoints: [entry] }
       : { stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: 'floor.ts', loader: 'ts' } }),
-    outfile,
+    ...target,
     logLevel: 'error',
     ...extra,
   });

@@ -4,11 +4,12 @@
  * least-privilege IAM scoped to this stack's own resources, and the data stores' safety settings.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzip } from '../../bench/support/serverless.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -18,6 +19,7 @@ type Template = { Resources: Record<string, { Type: string; Properties: Record<s
 
 const packaged = new Map<string, Template>();
 const folders: string[] = [];
+let testPackageDir = '';
 
 async function packageStage(stage: string): Promise<Template> {
   const out = await mkdtemp(join(tmpdir(), `osls-${stage}-`));
@@ -36,6 +38,7 @@ async function packageStage(stage: string): Promise<Template> {
       timeout: 240_000,
     },
   );
+  if (stage === 'test') testPackageDir = out;
   return JSON.parse(
     await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
@@ -363,5 +366,39 @@ describe('packaged CloudFormation template', () => {
         EnrichCallFunctionArn: { 'Fn::GetAtt': ['EnrichCallLambdaFunction', 'Arn'] },
       });
     }
+  });
+
+  it.each([
+    [
+      'webhook',
+      {
+        WEBHOOK_BASIC_AUTH: 'user:password',
+        ENRICH_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
+      },
+    ],
+    [
+      'enrichCall',
+      {
+        COMETCHAT_REGION: 'us',
+        COMETCHAT_API_KEY_PARAMETER: '/k',
+        CALLS_TABLE: 'calls',
+        RECORDINGS_BUCKET: 'bucket-one',
+      },
+    ],
+  ])('ships a %s zip whose split ESM bundle loads in a fresh Node process', async (name, env) => {
+    const dir = join(testPackageDir, `unzipped-${name}`);
+    await mkdir(dir, { recursive: true });
+    for (const entry of unzip(await readFile(join(testPackageDir, `${name}.zip`)))) {
+      await mkdir(dirname(join(dir, entry.name)), { recursive: true });
+      await writeFile(join(dir, entry.name), entry.data);
+    }
+    const handlerFile = String(functionNamed(name).Handler).replace(/\.handler$/, '.mjs');
+    const script = `const m = await import(${JSON.stringify(join(dir, handlerFile))}); console.log(typeof m.handler);`;
+
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', COMETCHAT_APP_ID: 'abc123', ...env },
+    });
+
+    expect(stdout.trim()).toBe('function');
   });
 });
