@@ -1,9 +1,3 @@
-/**
- * The real enrichCall handler against dynalite + s3rver + the CometChat simulator, over real
- * sockets. The handler reads its configuration at import time, so each handler instance is
- * imported after its environment is in place.
- */
-import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +11,7 @@ import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
+import { digestOf } from '../support/s3.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
 
@@ -45,11 +40,7 @@ const invoke = (event: unknown, fn: Handler = handler) => fn(event, lambdaContex
 
 const itemsOf = (sessionId: string) => callItems(documents, stack.tableName, sessionId);
 
-async function sha256Of(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk);
-  return hash.digest('hex');
-}
+const sha256Of = async (stream: AsyncIterable<Uint8Array>) => (await digestOf(stream)).sha256;
 
 beforeAll(async () => {
   output = captureOutput();

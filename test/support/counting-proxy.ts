@@ -3,7 +3,7 @@
  * operation (the `X-Amz-Target` header) or by method, so tests can assert "no writes" on the
  * real server rather than on a mock.
  */
-import { createServer, request } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A running proxy: its endpoint, counts, and how to stop it. */
@@ -25,6 +25,19 @@ export const DYNAMODB_WRITES = [
   'TransactWriteItems',
 ];
 
+/** Passes one request through to `upstream` and its answer back, as is. */
+export function forwardRequest(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
+  const forward = request(
+    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  forward.on('error', () => res.destroy());
+  req.pipe(forward);
+}
+
 /** Starts a proxy on 127.0.0.1 forwarding everything to `target` (an http:// endpoint). */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
@@ -34,21 +47,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const key =
       typeof amzTarget === 'string' ? (amzTarget.split('.').pop() ?? amzTarget) : (req.method ?? '?');
     counts.set(key, (counts.get(key) ?? 0) + 1);
-    const forward = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    forwardRequest(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -11,6 +11,7 @@ import {
   startCometChatSimulator,
 } from '../../../dev/cometchat-simulator.ts';
 import { SAMPLE_API_KEY, SAMPLE_APP_ID, sampleCalls } from '../../../dev/sample-calls.ts';
+import { digestOf } from '../../support/s3.ts';
 
 type Json = Record<string, unknown>;
 
@@ -99,11 +100,7 @@ function download(url: string, method: 'GET' | 'HEAD' = 'GET'): Promise<Download
   });
 }
 
-async function sha256Of(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+const sha256Of = async (stream: Readable) => (await digestOf(stream)).sha256;
 
 describe('recordingStream', () => {
   it('yields exactly the requested bytes, the same every time', async () => {

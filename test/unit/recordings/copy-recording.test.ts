@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
 import type { RecordingItem, RecordingSource } from '../../../lib/calls/types.ts';
@@ -12,6 +12,7 @@ import { RecordingDownloadError, RecordingRejectedError, StorageError } from '..
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
 import { rejectionOf } from '../../support/errors.ts';
+import { headStatus, storedDigest as storedObjectDigest } from '../../support/s3.ts';
 import {
   patternDigest,
   type RecordingServer,
@@ -88,25 +89,8 @@ async function head(key: string) {
   return s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
 }
 
-async function storedDigest(key: string): Promise<{ bytes: number; sha256: string }> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
-
-async function statusOfHead(key: string): Promise<number | undefined> {
-  try {
-    await head(key);
-    return 200;
-  } catch (error) {
-    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  }
-}
+const storedDigest = (key: string) => storedObjectDigest(s3, BUCKET, key);
+const statusOfHead = (key: string) => headStatus(s3, BUCKET, key);
 
 describe('createRecordingCopier', () => {
   it('copies a small recording with its digest in the metadata and describes it in the item', async () => {

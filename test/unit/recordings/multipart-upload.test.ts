@@ -1,13 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
 import { createMultipartUpload, MIN_PART_SIZE_BYTES } from '../../../lib/recordings/multipart-upload.ts';
+import { forwardRequest } from '../../support/counting-proxy.ts';
+import { headStatus, storedDigest } from '../../support/s3.ts';
 
 const MiB = 1024 * 1024;
 const PART = MIN_PART_SIZE_BYTES;
@@ -36,23 +38,7 @@ async function startS3Proxy(target: string): Promise<S3Proxy> {
     decide: () => 'forward',
     close: async () => {},
   };
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
-    const out = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  };
+  const forward = (req: IncomingMessage, res: ServerResponse) => forwardRequest(upstream, req, res);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     proxy.seen.push(`${req.method} ${[...url.searchParams.keys()].sort().join(',')}`);
@@ -128,25 +114,8 @@ beforeEach(() => {
   proxy.decide = () => 'forward';
 });
 
-async function stored(key: string): Promise<{ bytes: number; sha256: string }> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
-
-async function headStatus(key: string): Promise<number | undefined> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
-    return 200;
-  } catch (error) {
-    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  }
-}
+const stored = (key: string) => storedDigest(s3, BUCKET, key);
+const headStatusOf = (key: string) => headStatus(s3, BUCKET, key);
 
 describe('createMultipartUpload', () => {
   it('stores exactly one part with a single PutObject, with its type and metadata', async () => {
@@ -260,7 +229,7 @@ describe('createMultipartUpload', () => {
     expect(error).toBe(failure);
     expect(upload.uploadId).toEqual(expect.any(String));
     expect(proxy.seen.filter((r) => r.startsWith('POST uploadId'))).toEqual([]);
-    expect(await headStatus(key)).toBe(404);
+    expect(await headStatusOf(key)).toBe(404);
   });
 
   it('rejects with the S3 error and completes nothing when a part cannot be stored', async () => {
@@ -280,7 +249,7 @@ describe('createMultipartUpload', () => {
     // Assert
     expect(error?.$metadata?.httpStatusCode).toBe(500);
     expect(proxy.seen.filter((r) => r.startsWith('POST uploadId'))).toEqual([]);
-    expect(await headStatus(key)).toBe(404);
+    expect(await headStatusOf(key)).toBe(404);
   });
 
   it('creates the upload for CRC32 parts when the client adds checksums, as the SDK does by default', async () => {
