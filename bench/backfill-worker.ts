@@ -4,8 +4,9 @@
  * local queue. Each List Calls request is timestamped as it goes out, which is the rate the
  * budget is about. Input: one JSON argument (the backfill event); output: one JSON line.
  */
+
+import { backfill } from '../lib/backfill/backfill.ts';
 import { backfillFromEnv } from '../lib/backfill/dependencies.ts';
-import { backfill } from '../lib/backfill.ts';
 
 /** What the worker reports. */
 export interface BackfillOutcome {

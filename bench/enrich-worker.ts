@@ -7,8 +7,8 @@
 import { createInterface } from 'node:readline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { enrichDependenciesFromEnv } from '../lib/dependencies.ts';
-import { enrichCall } from '../lib/enrich.ts';
+import { enrichDependenciesFromEnv } from '../lib/enrich/dependencies.ts';
+import { enrichCall } from '../lib/enrich/enrich.ts';
 
 /** A command: run `ids` through one phase. */
 export interface EnrichCommand {

@@ -1,6 +1,6 @@
 /**
  * Enrichment on the local stack: 50-participant calls without recordings through the use case
- * (lib/enrich.ts with the adapters lib/dependencies.ts wires), first on fresh session ids, then
+ * (lib/enrich/enrich.ts with the adapters lib/enrich/dependencies.ts wires), first on fresh session ids, then
  * again unchanged; DynamoDB requests counted by a proxy in front of dynalite, S3 requests and
  * recording downloads counted too. The floor is the bare cost of what enrichment cannot avoid:
  * one Get Call and one Query per call, against the same servers.

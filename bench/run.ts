@@ -124,7 +124,7 @@ async function main(): Promise<void> {
           workDir,
         });
       } else {
-        results.skipped.push({ name: 'backfill', reason: 'lib/backfill.ts does not exist yet' });
+        results.skipped.push({ name: 'backfill', reason: 'lib/backfill/backfill.ts does not exist yet' });
       }
     }
   } finally {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BackfillResult } from '../lib/backfill/backfill.ts';
 import type { BackfillInput } from '../lib/backfill/window.ts';
-import type { BackfillResult } from '../lib/backfill.ts';
-import type { EnrichmentResult } from '../lib/enrich.ts';
+import type { EnrichmentResult } from '../lib/enrich/enrich.ts';
 import type { StoredCall } from '../lib/store/call-store.ts';
 import {
   COMETCHAT_CREDENTIALS,
@@ -340,8 +340,8 @@ async function localEnricher(
   stack: LocalStack,
 ): Promise<(sessionId: string) => Promise<Outcome<EnrichmentResult>>> {
   const [{ enrichDependenciesFromEnv }, { enrichCall }] = await Promise.all([
-    import('../lib/dependencies.ts'),
-    import('../lib/enrich.ts'),
+    import('../lib/enrich/dependencies.ts'),
+    import('../lib/enrich/enrich.ts'),
   ]);
   const deps = enrichDependenciesFromEnv(stack.env, {
     dynamodb: documentClient(stack.clients.dynamodb),
@@ -530,7 +530,7 @@ async function localBackfill(
   let checkpointHeld = false;
   try {
     const [{ backfill }, { backfillFromEnv }] = await Promise.all([
-      import('../lib/backfill.ts'),
+      import('../lib/backfill/backfill.ts'),
       import('../lib/backfill/dependencies.ts'),
     ]);
     const tuning = Object.entries(io.env).filter(

@@ -72,7 +72,7 @@ export async function startLocalPipeline(
     });
     const [webhook, enrich] = await Promise.all([
       import('../functions/webhook.ts'),
-      import('../functions/enrich.ts'),
+      import('../functions/queue-consumer.ts'),
     ]);
     const webhookHandler = webhook.handler as unknown as (
       event: APIGatewayProxyEventV2,

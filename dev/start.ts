@@ -164,8 +164,8 @@ async function defaultSessionIds(stack: LocalStack, real: boolean): Promise<stri
 
 async function enrichAll(sessionIds: readonly string[]): Promise<Row[]> {
   // Imported only now: the handler reads its configuration from the environment at import time.
-  const { enrichDependenciesFromEnv } = await import('../lib/dependencies.ts');
-  const { enrichCall } = await import('../lib/enrich.ts');
+  const { enrichDependenciesFromEnv } = await import('../lib/enrich/dependencies.ts');
+  const { enrichCall } = await import('../lib/enrich/enrich.ts');
   const deps = enrichDependenciesFromEnv();
   const rows: Row[] = [];
   for (const sessionId of sessionIds) {

@@ -1,15 +1,15 @@
 /**
  * `backfill`: EventBridge schedule and direct invoke. Takes `{from?, to?, dryRun?}` (a Scheduled
  * Event counts as `{}`), returns `{from, to, pages, listed, enqueued, checkpoint, …}` (see
- * lib/backfill.ts `BackfillResult`), or throws an error whose `name` says what failed.
+ * lib/backfill/backfill.ts `BackfillResult`), or throws an error whose `name` says what failed.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { type BackfillResult, backfill } from '../lib/backfill/backfill.ts';
 import { backfillFromEnv } from '../lib/backfill/dependencies.ts';
 import { countBackfill, countBackfillFailure, observeBackfillWith } from '../lib/backfill/observe.ts';
-import { type BackfillResult, backfill } from '../lib/backfill.ts';
 import { logger } from '../lib/logger.ts';
 import { metrics } from '../lib/metrics.ts';
 

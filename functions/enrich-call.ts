@@ -6,11 +6,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../lib/dependencies.ts';
-import { type EnrichmentResult, enrichCall } from '../lib/enrich.ts';
+import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../lib/enrich/dependencies.ts';
+import { type EnrichmentResult, enrichCall } from '../lib/enrich/enrich.ts';
+import { observeWith } from '../lib/enrich/observe.ts';
 import { logger } from '../lib/logger.ts';
 import { countFailure, metrics } from '../lib/metrics.ts';
-import { observeWith } from '../lib/observe.ts';
 
 const deps = { ...enrichDependenciesFromEnv(), observe: observeWith(logger, metrics) };
 

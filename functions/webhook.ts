@@ -12,7 +12,6 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { readQueueConfig, readWebhookConfig } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
-import { errorResponse, httpStatusOf, jsonResponse } from '../lib/http-errors.ts';
 import { logger } from '../lib/logger.ts';
 import { count, countRejection, METRIC, metrics } from '../lib/metrics.ts';
 import { enqueueEnrichment } from '../lib/queue/enqueue.ts';
@@ -20,6 +19,7 @@ import { secretProvider } from '../lib/secrets.ts';
 import { basicAuthCheck } from '../lib/webhook/basic-auth.ts';
 import { decideWebhook } from '../lib/webhook/envelope.ts';
 import { MethodNotAllowedError } from '../lib/webhook/errors.ts';
+import { errorResponse, httpStatusOf, jsonResponse } from '../lib/webhook/http-errors.ts';
 import { createRecentKeys } from '../lib/webhook/recent-keys.ts';
 import { header, readBody } from '../lib/webhook/request.ts';
 

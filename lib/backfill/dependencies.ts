@@ -8,7 +8,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { BackfillDependencies, BackfillSettings } from '../backfill.ts';
 import { createCometChatClient } from '../cometchat/client.ts';
 import {
   readBackfillConfig,
@@ -20,6 +19,7 @@ import {
 import { enqueueEnrichments, type QueueClient } from '../queue/enqueue.ts';
 import { secretProvider } from '../secrets.ts';
 import { createCallStore } from '../store/call-store.ts';
+import type { BackfillDependencies, BackfillSettings } from './backfill.ts';
 import { createManifestSink } from './manifest.ts';
 import { type Clock, createTokenBucket, SYSTEM_CLOCK } from './token-bucket.ts';
 

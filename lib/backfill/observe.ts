@@ -1,7 +1,7 @@
 /** Turns the backfill's observations into log lines and, when given a metrics sink, metrics. */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BackfillObservation, BackfillResult } from '../backfill.ts';
 import { count, type MetricsSink } from '../metrics.ts';
+import type { BackfillObservation, BackfillResult } from './backfill.ts';
 
 /** Metric names the backfill emits (namespace and service as in lib/metrics.ts). */
 export const BACKFILL_METRIC = {

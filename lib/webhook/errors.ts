@@ -1,6 +1,6 @@
 /**
  * Why the webhook refused a request. Each names the problem, not the HTTP status: the one
- * mapping to statuses lives in lib/http-errors.ts. Messages are safe to return to an
+ * mapping to statuses lives in lib/webhook/http-errors.ts. Messages are safe to return to an
  * authenticated caller and to log; none quotes a credential.
  */
 

@@ -19,8 +19,8 @@ import {
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { ensureTable } from '../../dev/local-aws.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
+import { type BackfillResult, backfill } from '../../lib/backfill/backfill.ts';
 import { backfillFromEnv } from '../../lib/backfill/dependencies.ts';
-import { type BackfillResult, backfill } from '../../lib/backfill.ts';
 import { normaliseCall } from '../../lib/calls/normalise.ts';
 import { InvalidInputError, StorageError } from '../../lib/errors.ts';
 import { type CallStore, createCallStore } from '../../lib/store/call-store.ts';

@@ -5,7 +5,7 @@ import { recordingStream } from '../../dev/cometchat-simulator.ts';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
-import type { EnrichmentResult } from '../../lib/enrich.ts';
+import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';

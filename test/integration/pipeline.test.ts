@@ -129,7 +129,7 @@ beforeAll(async () => {
     WEBHOOK_BASIC_AUTH: CREDENTIALS,
   });
   webhook = await importHandler<Webhook>('functions/webhook.ts');
-  enrich = await importHandler<Enrich>('functions/enrich.ts', { fresh: false });
+  enrich = await importHandler<Enrich>('functions/queue-consumer.ts', { fresh: false });
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
 });
 

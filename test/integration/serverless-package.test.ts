@@ -127,7 +127,7 @@ describe('packaged CloudFormation template', () => {
 
     expect(handlers).toEqual({
       webhook: 'functions/webhook.handler',
-      enrich: 'functions/enrich.handler',
+      enrich: 'functions/queue-consumer.handler',
       enrichCall: 'functions/enrich-call.handler',
       backfill: 'functions/backfill.handler',
     });

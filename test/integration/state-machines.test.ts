@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/sample-calls.ts';
-import type { EnrichmentResult } from '../../lib/enrich.ts';
+import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { importHandler } from '../support/handlers.ts';
 import {

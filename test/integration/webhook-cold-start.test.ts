@@ -64,7 +64,7 @@ describe('webhook bundle', () => {
       '@aws-sdk/lib-storage',
       'lib/store/',
       'lib/recordings/',
-      'lib/enrich.ts',
+      'lib/enrich/enrich.ts',
       'lib/cometchat/',
     ]) {
       expect(

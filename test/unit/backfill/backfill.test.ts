@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ManifestSink, WrittenManifest } from '../../../lib/backfill/manifest.ts';
-import { createTokenBucket } from '../../../lib/backfill/token-bucket.ts';
 import {
   type BackfillDependencies,
   type BackfillObservation,
   type BackfillSettings,
   backfill,
-} from '../../../lib/backfill.ts';
+} from '../../../lib/backfill/backfill.ts';
+import type { ManifestSink, WrittenManifest } from '../../../lib/backfill/manifest.ts';
+import { createTokenBucket } from '../../../lib/backfill/token-bucket.ts';
 import type { CallStatus } from '../../../lib/calls/types.ts';
 import { InvalidInputError, StorageError } from '../../../lib/errors.ts';
 import type { EnrichmentMessage } from '../../../lib/queue/message.ts';

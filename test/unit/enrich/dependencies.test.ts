@@ -2,9 +2,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../../lib/dependencies.ts';
-import { ConfigError } from '../../lib/errors.ts';
-import { json, type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
+import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../../../lib/enrich/dependencies.ts';
+import { ConfigError } from '../../../lib/errors.ts';
+import { json, type ScriptedServer, startScriptedServer } from '../../support/scripted-server.ts';
 
 const SESSION = 'v1.us.31780434a95d45.dependencies-test';
 
@@ -148,7 +148,7 @@ describe('enrichDependenciesFromEnv', () => {
       return await importOriginal();
     });
     try {
-      const fresh = await import('../../lib/dependencies.ts');
+      const fresh = await import('../../../lib/enrich/dependencies.ts');
       const deps = fresh.enrichDependenciesFromEnv(ENV, { dynamodb: stubDocumentClient().client });
 
       expect(s3Loads).toBe(0);

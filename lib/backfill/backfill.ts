@@ -15,6 +15,10 @@
  *    earlier, so the next run lists it again. A dry run lists and counts, and changes nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { STATUS_RANK } from '../calls/types.ts';
+import type { CometChatClient } from '../cometchat/client.ts';
+import type { EnrichmentMessage } from '../queue/message.ts';
+import type { CallStore } from '../store/call-store.ts';
 import {
   type CallOrder,
   type IncompleteReason,
@@ -22,14 +26,10 @@ import {
   type WalkObservation,
   type WalkSettings,
   walkCalls,
-} from './backfill/list-walk.ts';
-import type { ManifestSink, ManifestWriter, WrittenManifest } from './backfill/manifest.ts';
-import type { TokenBucket } from './backfill/token-bucket.ts';
-import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './backfill/window.ts';
-import { STATUS_RANK } from './calls/types.ts';
-import type { CometChatClient } from './cometchat/client.ts';
-import type { EnrichmentMessage } from './queue/message.ts';
-import type { CallStore } from './store/call-store.ts';
+} from './list-walk.ts';
+import type { ManifestSink, ManifestWriter, WrittenManifest } from './manifest.ts';
+import type { TokenBucket } from './token-bucket.ts';
+import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './window.ts';
 
 /** The checkpoint this use case keeps (pk `BACKFILL`, sk `CHECKPOINT#list-calls`). */
 export const BACKFILL_CHECKPOINT = 'list-calls';

@@ -4,13 +4,13 @@
  * local runner and the tests all drive the same code with their own clients.
  */
 
-import { normaliseCall } from './calls/normalise.ts';
-import { sessionIdFromEvent } from './calls/session-id.ts';
-import type { NormalisedCall, RecordingItem, RecordingSource } from './calls/types.ts';
-import type { CometChatClient } from './cometchat/client.ts';
-import { RecordingDownloadError } from './errors.ts';
-import type { RecordingCopier } from './recordings/copy-recording.ts';
-import type { CallStore, SaveOutcome } from './store/call-store.ts';
+import { normaliseCall } from '../calls/normalise.ts';
+import { sessionIdFromEvent } from '../calls/session-id.ts';
+import type { NormalisedCall, RecordingItem, RecordingSource } from '../calls/types.ts';
+import type { CometChatClient } from '../cometchat/client.ts';
+import { RecordingDownloadError } from '../errors.ts';
+import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import type { CallStore, SaveOutcome } from '../store/call-store.ts';
 
 /** One recording in an {@link EnrichmentResult}. */
 export interface RecordingResult {

@@ -8,12 +8,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createCometChatClient } from './cometchat/client.ts';
-import { readCometChatConfig, readRecordingsConfig, readStoreConfig } from './config.ts';
+import { createCometChatClient } from '../cometchat/client.ts';
+import { readCometChatConfig, readRecordingsConfig, readStoreConfig } from '../config.ts';
+import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import { secretProvider } from '../secrets.ts';
+import { createCallStore } from '../store/call-store.ts';
 import type { EnrichDependencies } from './enrich.ts';
-import type { RecordingCopier } from './recordings/copy-recording.ts';
-import { secretProvider } from './secrets.ts';
-import { createCallStore } from './store/call-store.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,7 +49,7 @@ export function enrichDependenciesFromEnv(
   const recordings = () => {
     copier ??= (async () => {
       const [{ createRecordingCopier }, s3] = await Promise.all([
-        import('./recordings/copy-recording.ts'),
+        import('../recordings/copy-recording.ts'),
         clients.s3 ? clients.s3() : defaultS3Client(recordingsConfig.forcePathStyle),
       ]);
       return createRecordingCopier({

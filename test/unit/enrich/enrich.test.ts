@@ -4,9 +4,9 @@
  * test/integration/enrich-call.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { RecordingItem } from '../../lib/calls/types.ts';
-import type { RawCall, RequestOptions } from '../../lib/cometchat/types.ts';
-import { type EnrichDependencies, type EnrichObservation, enrichCall } from '../../lib/enrich.ts';
+import type { RecordingItem } from '../../../lib/calls/types.ts';
+import type { RawCall, RequestOptions } from '../../../lib/cometchat/types.ts';
+import { type EnrichDependencies, type EnrichObservation, enrichCall } from '../../../lib/enrich/enrich.ts';
 import {
   CallNotFoundError,
   CometChatUnavailableError,
@@ -14,14 +14,14 @@ import {
   RecordingDownloadError,
   RecordingRejectedError,
   StorageError,
-} from '../../lib/errors.ts';
+} from '../../../lib/errors.ts';
 import type {
   CopyRecordingInput,
   CopyRecordingResult,
   RecordingCopier,
-} from '../../lib/recordings/copy-recording.ts';
-import type { SaveInput, SaveOutcome, StoredCall } from '../../lib/store/call-store.ts';
-import { rejectionOf } from '../support/errors.ts';
+} from '../../../lib/recordings/copy-recording.ts';
+import type { SaveInput, SaveOutcome, StoredCall } from '../../../lib/store/call-store.ts';
+import { rejectionOf } from '../../support/errors.ts';
 
 const SESSION = 'v1.us.31780434a95d45.unit-test-session';
 const BUCKET = 'call-recordings';

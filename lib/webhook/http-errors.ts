@@ -5,7 +5,7 @@
  * server errors are generic, and CometChat retries them.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BASIC_REALM } from './webhook/basic-auth.ts';
+import { BASIC_REALM } from './basic-auth.ts';
 
 /** HTTP status per error name; anything not listed is a 500. */
 export const HTTP_STATUS_BY_ERROR = {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, StorageError } from '../../lib/errors.ts';
-import { errorResponse, httpStatusOf } from '../../lib/http-errors.ts';
+import { InvalidInputError, StorageError } from '../../../lib/errors.ts';
 import {
   ForeignAppError,
   MalformedWebhookError,
   MethodNotAllowedError,
   PayloadTooLargeError,
   WebhookAuthError,
-} from '../../lib/webhook/errors.ts';
+} from '../../../lib/webhook/errors.ts';
+import { errorResponse, httpStatusOf } from '../../../lib/webhook/http-errors.ts';
 
 describe('httpStatusOf', () => {
   it.each([

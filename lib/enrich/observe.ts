@@ -1,7 +1,7 @@
 /** Turns the use case's observations into log lines and, when given a metrics sink, metrics. */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { count, countBytes, METRIC, type MetricsSink } from '../metrics.ts';
 import type { EnrichObservation } from './enrich.ts';
-import { count, countBytes, METRIC, type MetricsSink } from './metrics.ts';
 
 /** An `observe` callback that logs each observation at the right level and counts what matters. */
 export function observeWith(

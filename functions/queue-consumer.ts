@@ -12,12 +12,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { readDeadLetterQueueConfig } from '../lib/config.ts';
-import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../lib/dependencies.ts';
-import { enrichCall } from '../lib/enrich.ts';
+import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../lib/enrich/dependencies.ts';
+import { enrichCall } from '../lib/enrich/enrich.ts';
+import { observeWith } from '../lib/enrich/observe.ts';
 import { isPermanent, OutOfTimeError } from '../lib/errors.ts';
 import { logger } from '../lib/logger.ts';
 import { count, countFailure, countWith, errorNameOf, METRIC, metrics } from '../lib/metrics.ts';
-import { observeWith } from '../lib/observe.ts';
 import { sendToDeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import { parseEnrichmentMessage } from '../lib/queue/message.ts';
 

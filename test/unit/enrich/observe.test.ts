@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC, type MetricsSink } from '../../lib/metrics.ts';
-import { observeWith } from '../../lib/observe.ts';
+import { observeWith } from '../../../lib/enrich/observe.ts';
+import { METRIC, type MetricsSink } from '../../../lib/metrics.ts';
 
 function recordingSink() {
   const added: [string, string, number][] = [];
