@@ -33,6 +33,15 @@ export class CometChatAuthError extends EnrichmentError {
   readonly retryable = false;
 }
 
+/**
+ * CometChat refused the request itself: a 4xx other than 401, 403, 404 and 429, and other than
+ * a 400 saying the session does not exist. Sending the same request again cannot help.
+ */
+export class CometChatRequestError extends EnrichmentError {
+  override readonly name = 'CometChatRequestError';
+  readonly retryable = false;
+}
+
 /** CometChat still answered 429 after the client's own retries. */
 export class CometChatRateLimitError extends EnrichmentError {
   override readonly name = 'CometChatRateLimitError';
@@ -101,6 +110,7 @@ export const PERMANENT_ERROR_NAMES = [
   'InvalidInputError',
   'CallNotFoundError',
   'CometChatAuthError',
+  'CometChatRequestError',
   'InvalidCallDataError',
   'RecordingRejectedError',
 ] as const;

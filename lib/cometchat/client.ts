@@ -5,6 +5,7 @@
  * status, CometChat's error code and the attempt count; never the API key or any response text.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { backoffDelayMs } from '../backoff.ts';
 import {
   CallNotFoundError,
   CometChatAuthError,
@@ -15,7 +16,7 @@ import {
   InvalidCallDataError,
   InvalidInputError,
 } from '../errors.ts';
-import { backoffDelayMs, requiredWaitMs } from './retry.ts';
+import { requiredWaitMs } from './retry.ts';
 import type {
   CometChatClient,
   CometChatClientOptions,

@@ -1,11 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelayMs,
-  parseRateLimitResetMs,
-  parseRetryAfterMs,
-  requiredWaitMs,
-} from '../../../lib/cometchat/retry.ts';
+import { parseRateLimitResetMs, parseRetryAfterMs, requiredWaitMs } from '../../../lib/cometchat/retry.ts';
 
 const NOW = Date.parse('2024-05-16T08:00:00Z');
 
@@ -16,42 +11,6 @@ function headers(values: Record<string, string>): Headers {
 function isWait(value: number | undefined): boolean {
   return value === undefined || (Number.isSafeInteger(value) && value >= 0);
 }
-
-describe('backoffDelayMs', () => {
-  it('scales the capped exponential delay by the random fraction', () => {
-    expect(backoffDelayMs(0, 250, 8000, () => 0.5)).toBe(125);
-    expect(backoffDelayMs(2, 250, 8000, () => 0.5)).toBe(500);
-    expect(backoffDelayMs(10, 250, 8000, () => 0.5)).toBe(4000);
-  });
-
-  it('returns 0 when the random fraction is 0 (full jitter)', () => {
-    expect(backoffDelayMs(3, 250, 8000, () => 0)).toBe(0);
-  });
-
-  it('clamps a random source that strays outside [0, 1]', () => {
-    expect(backoffDelayMs(1, 250, 8000, () => 7)).toBe(500);
-    expect(backoffDelayMs(1, 250, 8000, () => -3)).toBe(0);
-    expect(backoffDelayMs(1, 250, 8000, () => Number.NaN)).toBe(0);
-  });
-
-  it('always stays within [0, min(maxDelay, base * 2^retry)]', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: -10, max: 5000 }),
-        fc.integer({ min: 0, max: 1_000_000 }),
-        fc.integer({ min: 0, max: 10_000_000 }),
-        fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.double()),
-        (retry, base, max, r) => {
-          const delay = backoffDelayMs(retry, base, max, () => r);
-          const cap = Math.min(max, base * 2 ** Math.min(Math.max(0, retry), 64));
-          expect(Number.isInteger(delay)).toBe(true);
-          expect(delay).toBeGreaterThanOrEqual(0);
-          expect(delay).toBeLessThanOrEqual(cap);
-        },
-      ),
-    );
-  });
-});
 
 describe('parseRetryAfterMs', () => {
   it('reads delta-seconds, with surrounding spaces and fractions', () => {
