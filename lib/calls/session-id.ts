@@ -12,8 +12,8 @@ function describeType(value: unknown): string {
 
 /**
  * Validates a session id exactly as given (never trimmed): a string of 1..256 UTF-16 code units,
- * no control characters (U+0000–U+001F, U+007F–U+009F), not only whitespace, and no unpaired
- * surrogate (it could not be put in a URL or in DynamoDB). Throws `InvalidInputError` saying
+ * no control characters (U+0000–U+001F, U+007F–U+009F), not only whitespace, not `.` or `..`,
+ * and no unpaired surrogate (it could not be put in a URL or in DynamoDB). Throws `InvalidInputError` saying
  * what is wrong, without echoing control characters or a whole over-long value.
  */
 export function parseSessionId(value: unknown): string {
@@ -34,6 +34,10 @@ export function parseSessionId(value: unknown): string {
     throw new InvalidInputError(`sessionId contains a control character (U+${code}) at index ${control}`);
   }
   if (value.trim() === '') throw new InvalidInputError('sessionId is only whitespace');
+  // A URL resolves these as dot segments: `/calls/.` is List Calls, `/calls/..` the API root.
+  if (value === '.' || value === '..') {
+    throw new InvalidInputError(`sessionId ${JSON.stringify(value)} would address another endpoint`);
+  }
   if (!value.isWellFormed()) throw new InvalidInputError('sessionId contains an unpaired UTF-16 surrogate');
   return value;
 }

@@ -6,10 +6,12 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { backoffDelayMs } from '../backoff.ts';
+import { parseSessionId } from '../calls/session-id.ts';
 import {
   CallNotFoundError,
   CometChatAuthError,
   CometChatRateLimitError,
+  CometChatRequestError,
   CometChatUnavailableError,
   ConfigError,
   EnrichmentError,
@@ -60,8 +62,11 @@ interface Operation {
   /** Names the call in messages: `Get Call for session "…"`, `List Calls page 2`. */
   label: string;
   url: string;
-  /** Get Call's only documented error is `400 {}`: there a 400 or 404 means "no such session". */
-  missingOn400And404: boolean;
+  /**
+   * Get Call's only documented error is `400 {}`: there a 404, or a 400 naming no error code,
+   * means "no such session".
+   */
+  isGetCall: boolean;
 }
 
 /** A failed attempt that another attempt might fix. */
@@ -109,6 +114,13 @@ function errorCodeOf(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   const code = isRecord(body.error) ? body.error.code : body.code;
   return typeof code === 'string' && CODE.test(code) ? code : undefined;
+}
+
+/** Whether the body names an error code at all, printable or not (a bare `{}` names none). */
+function namesErrorCode(body: unknown): boolean {
+  if (!isRecord(body)) return false;
+  const code = isRecord(body.error) ? body.error.code : body.code;
+  return code !== undefined && code !== null && code !== '';
 }
 
 /** The errno-style code somewhere in a fetch failure's cause chain (`ECONNRESET`, `UND_ERR_SOCKET`). */
@@ -250,16 +262,17 @@ export function createCometChatClient(options: CometChatClientOptions): CometCha
         throw new InvalidCallDataError(`${op.label}: HTTP ${status} body is not a JSON object ${at}`);
       }
       // Some gateways answer 200 with an error envelope: judge it by its code.
-      if (!('data' in body) && code !== undefined) return classifyError(op, at, response, code, what);
+      if (!('data' in body) && code !== undefined) return classifyError(op, at, response, body, code, what);
       return { ok: true, body };
     }
-    return classifyError(op, at, response, code, what);
+    return classifyError(op, at, response, body, code, what);
   }
 
   function classifyError(
     op: Operation,
     at: string,
     response: Response,
+    body: unknown,
     code: string | undefined,
     what: string,
   ): Outcome {
@@ -275,12 +288,17 @@ export function createCometChatClient(options: CometChatClientOptions): CometCha
     }
     if (
       code === 'ERR_CALL_SESSION_NOT_FOUND' ||
-      (op.missingOn400And404 && (status === 400 || status === 404))
+      (op.isGetCall && (status === 404 || (status === 400 && !namesErrorCode(body))))
     ) {
       throw new CallNotFoundError(`${op.label}: CometChat has no such call (${what}) ${at}`);
     }
+    // 408 is CometChat timing out on us, as retryable as our own timeouts.
     if (status >= 500 || status === 408) {
       return retryable(what, false, requiredWaitMs(response.headers, now(), false));
+    }
+    // Any other 4xx but 404 refuses the request itself: the same request would be refused again.
+    if (status >= 400 && status < 500 && status !== 404) {
+      throw new CometChatRequestError(`${op.label} was refused: ${what} ${at}`);
     }
     throw new CometChatUnavailableError(`${op.label} failed: unexpected ${what} ${at}`);
   }
@@ -363,13 +381,12 @@ export function createCometChatClient(options: CometChatClientOptions): CometCha
 
   return {
     async getCall(sessionId, requestOptions = {}) {
-      if (typeof sessionId !== 'string' || sessionId === '') {
-        throw new InvalidInputError('Get Call needs a non-empty session id');
-      }
+      // Refused before any request: `.` and `..` would resolve to List Calls and the API root.
+      parseSessionId(sessionId);
       const op: Operation = {
         label: `Get Call for session ${quote(sessionId)}`,
         url: `${baseUrl}/calls/${encodeURIComponent(sessionId)}`,
-        missingOn400And404: true,
+        isGetCall: true,
       };
       const body = await send(op, requestOptions);
       const data = body.data;
@@ -396,7 +413,7 @@ export function createCometChatClient(options: CometChatClientOptions): CometCha
       const op: Operation = {
         label: `List Calls${page === undefined ? '' : ` page ${page}`}`,
         url: `${baseUrl}/calls${search ? `?${search}` : ''}`,
-        missingOn400And404: false,
+        isGetCall: false,
       };
       const body = await send(op, requestOptions);
       if (!Array.isArray(body.data)) {

@@ -73,6 +73,17 @@ describe('parseSessionId', () => {
     expect(thrownBy(() => parseSessionId('\u00a0\u2003'), InvalidInputError).message).toMatch(/whitespace/);
   });
 
+  it.each(['.', '..'])('rejects %j, which a URL would resolve to another endpoint', (id) => {
+    expect(thrownBy(() => parseSessionId(id), InvalidInputError).message).toMatch(/another endpoint/);
+  });
+
+  it.each(['...', '.a', 'a/../b', '%2e', '%2E%2E', './.'])(
+    'accepts %j, which is no dot segment once encoded',
+    (id) => {
+      expect(parseSessionId(id)).toBe(id);
+    },
+  );
+
   it('rejects an unpaired surrogate, which could not go into a URL', () => {
     expect(thrownBy(() => parseSessionId('abc\ud800'), InvalidInputError).message).toMatch(/surrogate/);
   });

@@ -7,6 +7,7 @@ import {
   CallNotFoundError,
   CometChatAuthError,
   CometChatRateLimitError,
+  CometChatRequestError,
   CometChatUnavailableError,
   InvalidCallDataError,
   InvalidInputError,
@@ -106,6 +107,35 @@ describe('createCometChatClient getCall', () => {
     expect(server.requests[0]?.url).toBe('/v3/calls/v1.us.a%2Fb%3Fc%23d%20e%25');
   });
 
+  it.each([
+    ['a/../b', 'a%2F..%2Fb'],
+    ['x?y#z', 'x%3Fy%23z'],
+    ['%2e', '%252e'],
+    ['%2E%2E', '%252E%252E'],
+    ['a b', 'a%20b'],
+    ['...', '...'],
+    ['./..', '.%2F..'],
+    ['\\..', '%5C..'],
+  ])('sends session id %j to exactly its own path, one segment', async (sessionId, segment) => {
+    server.script(json(200, { data: { ...CALL, sessionId } }));
+
+    await client().getCall(sessionId);
+
+    expect(server.requests.map((r) => r.url)).toEqual([`/v3/calls/${segment}`]);
+  });
+
+  it.each(['.', '..', 'abc\ud800'])(
+    'throws InvalidInputError for session id %j without sending a request',
+    async (sessionId) => {
+      server.script(json(200, { data: [CALL] }));
+
+      const error = await rejectionOf(client().getCall(sessionId));
+
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(server.requests).toHaveLength(0);
+    },
+  );
+
   it('throws CallNotFoundError when data is an empty array', async () => {
     server.script(json(200, { data: [] }));
 
@@ -125,6 +155,8 @@ describe('createCometChatClient getCall', () => {
       json(400, { error: { code: 'ERR_CALL_SESSION_NOT_FOUND', message: 'x' } }),
     ],
     ['404 ERR_CALL_SESSION_NOT_FOUND', json(404, { error: { code: 'ERR_CALL_SESSION_NOT_FOUND' } })],
+    ['a 400 with no body', raw(400, '')],
+    ['a 400 with a message but no code', json(400, { message: 'Not found' })],
   ])('throws CallNotFoundError without retrying on %s', async (_label, step) => {
     server.script(step);
 
@@ -133,6 +165,33 @@ describe('createCometChatClient getCall', () => {
     expect(error).toBeInstanceOf(CallNotFoundError);
     expect(server.requests).toHaveLength(1);
     expect(delays).toEqual([]);
+  });
+
+  it.each([
+    ['a 400 with another code', json(400, { error: { code: 'ERR_BAD_REQUEST', message: 'x' } })],
+    ['a 400 with a code we would not print', json(400, { error: { code: 'bad request' } })],
+    ['a 422', json(422, { error: { code: 'ERR_UNPROCESSABLE' } })],
+    ['a 422 with no body', raw(422, '')],
+    ['a 405', json(405, {}, { allow: 'GET' })],
+    ['a 409', json(409, {})],
+    ['a 413', raw(413, '')],
+  ])('throws CometChatRequestError after exactly one request on %s', async (_label, step) => {
+    server.script(step, json(200, { data: CALL }));
+
+    const error = await rejectionOf(client().getCall(SESSION));
+
+    expect(error).toBeInstanceOf(CometChatRequestError);
+    expect(error.name).toBe('CometChatRequestError');
+    expect(error.message).toContain(SESSION);
+    expect(server.requests).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
+  it('retries a 408, which is CometChat timing out on us', async () => {
+    server.script(raw(408, ''), json(200, { data: CALL }));
+
+    expect(await client().getCall(SESSION)).toEqual(CALL);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('throws InvalidInputError on ERR_EMPTY_CALL_SESSION_ID', async () => {
@@ -335,17 +394,13 @@ describe('createCometChatClient getCall', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it.each([
-    [405, raw(405, '')],
-    [409, json(409, { error: { code: 'ERR_CONFLICT' } })],
-    [302, raw(302, '', { location: '/elsewhere' })],
-  ])('throws CometChatUnavailableError without retrying on an unexpected %i', async (status, step) => {
-    server.script(step);
+  it('throws CometChatUnavailableError without following or retrying an unexpected redirect', async () => {
+    server.script(raw(302, '', { location: '/elsewhere' }));
 
     const error = await rejectionOf(client().getCall(SESSION));
 
     expect(error).toBeInstanceOf(CometChatUnavailableError);
-    expect(error.message).toContain(`HTTP ${status}`);
+    expect(error.message).toContain('HTTP 302');
     expect(server.requests).toHaveLength(1);
   });
 
@@ -572,6 +627,18 @@ describe('createCometChatClient listCalls', () => {
 
     await expect(client().listCalls()).rejects.toBeInstanceOf(CometChatUnavailableError);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['a 400 {}', json(400, {})],
+    ['a 400 with a code', json(400, { error: { code: 'ERR_INVALID_FILTER' } })],
+    ['a 422', json(422, {})],
+  ])('throws CometChatRequestError after exactly one request on %s', async (_label, step) => {
+    server.script(step, json(200, { data: [] }));
+
+    await expect(client().listCalls()).rejects.toBeInstanceOf(CometChatRequestError);
+    expect(server.requests).toHaveLength(1);
+    expect(delays).toEqual([]);
   });
 
   it('throws InvalidInputError for a page that is not a positive integer, without a request', async () => {
