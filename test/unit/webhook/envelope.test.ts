@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideWebhook, parseEnvelope } from '../../../lib/webhook/envelope.ts';
+import { eventKeyOf } from '../../../lib/webhook/event-key.ts';
 import { thrownBy } from '../../support/errors.ts';
 
 // Any UTF-16 code unit, lone surrogates and control characters included (fast-check's
@@ -23,8 +24,10 @@ describe('decideWebhook', () => {
       message: {
         sessionId: 'v1.us.2f6c81d0a9e4b357.1696934199a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4',
         trigger: 'call_ended',
-        eventKey:
-          'wh_9d2f41c7:call_ended:v1.us.2f6c81d0a9e4b357.1696934199a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4:1696934553',
+        eventKey: eventKeyOf(
+          fixtureObject('call-ended') as { trigger: string },
+          'v1.us.2f6c81d0a9e4b357.1696934199a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4',
+        ),
       },
     });
   });
@@ -33,15 +36,22 @@ describe('decideWebhook', () => {
     const decision = decide(fixture('meeting-ended'));
 
     expect(decision.kind).toBe('enqueue');
-    expect(decision.kind === 'enqueue' && decision.message.eventKey).toMatch(/:meeting_ended:.*:1696934730$/);
   });
 
-  it('queues recording_generated keyed by its startTime string', () => {
-    const decision = decide(fixture('recording-generated'));
+  it('queues two recording_generated for different files of one session with different keys', () => {
+    const first = fixtureObject('recording-generated');
+    const second = structuredClone(first);
+    (second.data as Record<string, unknown>).recording_url =
+      'https://recordings-us.cometchat.io/x/second.mp4';
 
-    expect(decision.kind === 'enqueue' && decision.message.eventKey).toMatch(
-      /^wh_9d2f41c7:recording_generated:v1\.us\..*:1696937627$/,
-    );
+    const keys = [first, second].map((envelope) => {
+      const decision = decide(JSON.stringify(envelope));
+      return decision.kind === 'enqueue' ? decision.message.eventKey : undefined;
+    });
+
+    expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(keys[1]).toMatch(/^[0-9a-f]{64}$/);
+    expect(keys[1]).not.toBe(keys[0]);
   });
 
   it.each([
@@ -72,6 +82,8 @@ describe('decideWebhook', () => {
     ['a number', 42],
     ['over 256 characters', 'v'.repeat(257)],
     ['with a control character', 'v1.us.a\u0000b'],
+    ['"."', '.'],
+    ['".."', '..'],
   ])('throws InvalidInputError naming data.sessionId when it is %s', (_label, sessionId) => {
     const envelope = fixtureObject('call-ended');
     (envelope.data as Record<string, unknown>).sessionId = sessionId;
