@@ -2,6 +2,7 @@
  * Where a recording lives in S3: `<prefix><sessionId>/<rid>.<ext>`. The key is decided from
  * the URL alone, before anything is downloaded, so a re-run can find (and skip) an earlier copy.
  */
+import { createHash } from 'node:crypto';
 import { InvalidCallDataError, InvalidInputError } from '../errors.ts';
 
 /** The media file extensions a key may end in; anything else is stored as `mp4`. */
@@ -53,14 +54,28 @@ export function recordingExtension(url: string | URL): RecordingExtension {
   return ext !== undefined && isRecordingExtension(ext) ? ext : DEFAULT_RECORDING_EXTENSION;
 }
 
+/** S3's limit on a key, in UTF-8 bytes. */
+export const MAX_OBJECT_KEY_BYTES = 1024;
+/** Room for one id in a key: two ids, the prefix and the extension stay within S3's limit. */
+const MAX_SEGMENT_BYTES = 200;
+/** Hex digits of sha256 kept when an id is shortened: 128 bits, no collision in practice. */
+const HASH_DIGITS = 32;
+
 /**
  * One key segment, restricted to S3's "safe characters": percent-encoding takes care of `/`,
  * control and non-ASCII characters, and a lone `.` or `..` is spelled `%2E` so no tool that
- * treats keys as paths can climb out of the prefix.
+ * treats keys as paths can climb out of the prefix. An id longer than 200 bytes encoded becomes
+ * its readable start, `~` and a hash of the whole id; `~` is encoded everywhere else, so a
+ * shortened segment never equals another id's.
  */
-function keySegment(value: string): string {
-  const encoded = encodeURIComponent(value);
-  return encoded === '.' || encoded === '..' ? encoded.replaceAll('.', '%2E') : encoded;
+export function objectKeySegment(value: string): string {
+  const encoded = encodeURIComponent(value).replaceAll('~', '%7E');
+  if (encoded === '.' || encoded === '..') return encoded.replaceAll('.', '%2E');
+  if (encoded.length <= MAX_SEGMENT_BYTES) return encoded;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, HASH_DIGITS);
+  // Cut before an escape that would not fit whole.
+  const start = encoded.slice(0, MAX_SEGMENT_BYTES - HASH_DIGITS - 1).replace(/%[0-9A-F]?$/, '');
+  return `${start}~${hash}`;
 }
 
 /** `<prefix><sessionId>/<rid>.<ext>`, with the session id and rid encoded as single segments. */
@@ -75,5 +90,11 @@ export function recordingObjectKey(
     throw new InvalidInputError('the session id cannot name a key');
   if (rid === '' || !rid.isWellFormed())
     throw new InvalidCallDataError('the recording id (rid) cannot name a key');
-  return `${prefix}${keySegment(sessionId)}/${keySegment(rid)}.${ext}`;
+  const key = `${prefix}${objectKeySegment(sessionId)}/${objectKeySegment(rid)}.${ext}`;
+  if (Buffer.byteLength(key) > MAX_OBJECT_KEY_BYTES) {
+    throw new InvalidCallDataError(
+      `the recording's object key would be over S3's ${MAX_OBJECT_KEY_BYTES}-byte key limit (prefix too long)`,
+    );
+  }
+  return key;
 }

@@ -38,7 +38,10 @@ describe('recordingObjectKey', () => {
     ['a current-folder session id', '.', 'r', 'p/%2E/r.mp4'],
     ['slashes in the rid', 's', '../../x', 'p/s/..%2F..%2Fx.mp4'],
     ['control characters', 's\n', 'r\u0000', 'p/s%0A/r%00.mp4'],
-    ['non-ASCII characters', 'sé', 'r', 'p/s%C3%A9/r.mp4'],
+    ['non-ASCII characters', 'sé', 'ünï', 'p/s%C3%A9/%C3%BCn%C3%AF.mp4'],
+    ['a slash in the rid', 's', 'a/b', 'p/s/a%2Fb.mp4'],
+    ['a tilde, which marks shortened ids', 's', 'a~b', 'p/s/a%7Eb.mp4'],
+    ['a rid of 129 characters, whole', 's', 'r'.repeat(129), `p/s/${'r'.repeat(129)}.mp4`],
   ])('encodes %s', (_what, sessionId, rid, expected) => {
     // Act
     const key = recordingObjectKey('p/', sessionId, rid);
@@ -69,10 +72,37 @@ describe('recordingObjectKey', () => {
           expect(segments).not.toContain('.');
           expect(segments).not.toContain('..');
           expect(key).toMatch(/^[A-Za-z0-9!'()*._~%/-]+$/);
-          expect(decodeURIComponent(segments[0] ?? '')).toBe(sessionId);
+          if (!segments[0]?.includes('~')) expect(decodeURIComponent(segments[0] ?? '')).toBe(sessionId);
           expect(key.endsWith('.mp4')).toBe(true);
         },
       ),
+    );
+  });
+
+  it('shortens a long id to a readable start and a hash of the whole id, deterministically', () => {
+    const long = '#'.repeat(256);
+    const key = recordingObjectKey('p/', 's', long);
+    const segment = key.slice('p/s/'.length, -'.mp4'.length);
+
+    expect(segment).toMatch(/^(%23)+~[0-9a-f]{32}$/);
+    expect(Buffer.byteLength(segment)).toBeLessThanOrEqual(200);
+    expect(recordingObjectKey('p/', 's', long)).toBe(key);
+    expect(recordingObjectKey('p/', 's', `${long}#`)).not.toBe(key);
+  });
+
+  it('keeps every key within S3 limit, whatever the ids hold', () => {
+    const sessionId = '\u{1F600}'.repeat(128);
+    const rid = 'ü'.repeat(1000);
+
+    const key = recordingObjectKey('recordings/', sessionId, rid);
+
+    expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+    expect(key).toMatch(/^[A-Za-z0-9!'()*._~%/-]+$/);
+  });
+
+  it('refuses, naming the limit, a prefix that leaves no room for the ids', () => {
+    expect(() => recordingObjectKey('p'.repeat(900), 's'.repeat(100), 'r'.repeat(100))).toThrow(
+      /1024-byte key limit/,
     );
   });
 });
