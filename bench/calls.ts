@@ -1,7 +1,7 @@
 /** Simulated calls for the benchmarks: big group calls, and one with a recording. */
 import { createHash } from 'node:crypto';
-import type { SimulatedCall } from '../dev/cometchat-simulator.ts';
-import { SAMPLE_APP_ID } from '../dev/sample-calls.ts';
+import type { SimulatedCall } from '../dev/simulator/index.ts';
+import { SAMPLE_APP_ID } from '../dev/simulator/sample-calls.ts';
 
 function sessionIdFor(initiatedAt: number, label: string): string {
   const hex = createHash('sha256').update(`${label}:${initiatedAt}`).digest('hex').slice(0, 40);

@@ -238,7 +238,7 @@ async function openLocalStack(dataDir: string, io: Io, cometChat: boolean): Prom
   const { env } = io;
   const [{ startLocalStack }, { sampleCalls }] = await Promise.all([
     import('./local-stack.ts'),
-    import('./sample-calls.ts'),
+    import('./simulator/sample-calls.ts'),
   ]);
   const real = hasCometChatCredentials(env);
   const missing = COMETCHAT_CREDENTIALS.filter((name) => !env[name]);
@@ -403,7 +403,8 @@ async function statusCommand(sessionIds: readonly string[], options: Options, io
   return stored ? EXIT.ok : EXIT.failed;
 }
 
-function printStoredCall(io: Io, { call, participants, recordings }: StoredCall): void {
+function printStoredCall(io: Io, { call }: StoredCall): void {
+  const { participants, recordings } = call;
   const show = (value: unknown) => (value === undefined ? '-' : String(value));
   const time = (seconds: number | undefined) =>
     seconds === undefined ? '-' : new Date(seconds * 1000).toISOString();

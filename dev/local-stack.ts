@@ -8,11 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type CometChatSimulator,
-  type CometChatSimulatorOptions,
-  startCometChatSimulator,
-} from './cometchat-simulator.ts';
-import {
   ensureBucket,
   ensureTable,
   LOCAL_REGION,
@@ -20,6 +15,11 @@ import {
   startDynalite,
   startS3rver,
 } from './local-aws.ts';
+import {
+  type CometChatSimulator,
+  type CometChatSimulatorOptions,
+  startCometChatSimulator,
+} from './simulator/index.ts';
 
 /** What the stack was started with. */
 export interface LocalStackOptions {

@@ -22,10 +22,10 @@ import {
   shorten,
   startOfUtcDay,
 } from './cli-support.ts';
-import type { CometChatSimulator } from './cometchat-simulator.ts';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
-import { sampleCalls } from './sample-calls.ts';
+import type { CometChatSimulator } from './simulator/index.ts';
+import { sampleCalls } from './simulator/sample-calls.ts';
 import { fireWebhook } from './webhook-sender.ts';
 
 /** The local webhook's credentials unless WEBHOOK_BASIC_AUTH says otherwise (it listens on loopback only). */

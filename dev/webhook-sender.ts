@@ -3,7 +3,7 @@
  * (`calls/webhooks-ringing`, `calls/webhooks-call-session`) and POSTs them with Basic auth, so
  * a developer (or a test) can fire `call_ended` at the local webhook and watch the call appear.
  */
-import { SAMPLE_APP_ID } from './sample-calls.ts';
+import { SAMPLE_APP_ID } from './simulator/sample-calls.ts';
 
 /** Triggers the sender knows how to shape. */
 export type SimulatedTrigger =

@@ -11,14 +11,14 @@ import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient }
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../dev/lambda-context.ts';
+import { ensureTable } from '../../dev/local-aws.ts';
+import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import {
   type CometChatSimulator,
   type SimulatedCall,
   startCometChatSimulator,
-} from '../../dev/cometchat-simulator.ts';
-import { lambdaContext } from '../../dev/lambda-context.ts';
-import { ensureTable } from '../../dev/local-aws.ts';
-import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
+} from '../../dev/simulator/index.ts';
 import { type BackfillResult, backfill } from '../../lib/backfill/backfill.ts';
 import { backfillFromEnv } from '../../lib/backfill/dependencies.ts';
 import { normaliseCall } from '../../lib/calls/normalise.ts';

@@ -10,9 +10,9 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CometChatSimulator, startCometChatSimulator } from '../../dev/cometchat-simulator.ts';
 import { ensureTable, localClients, startDynalite } from '../../dev/local-aws.ts';
-import { sampleCalls } from '../../dev/sample-calls.ts';
+import { type CometChatSimulator, startCometChatSimulator } from '../../dev/simulator/index.ts';
+import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { json, type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -1,10 +1,10 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordingStream } from '../../dev/cometchat-simulator.ts';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import { sampleCalls } from '../../dev/sample-calls.ts';
+import { recordingStream } from '../../dev/simulator/index.ts';
+import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_DEAD_LETTER_QUEUE, type LocalPipeline, startLocalPipeline } from '../../dev/local-pipeline.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import { sampleCalls } from '../../dev/sample-calls.ts';
+import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { fireWebhook } from '../../dev/webhook-sender.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';

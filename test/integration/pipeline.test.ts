@@ -20,7 +20,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { sqsRecordOf } from '../../dev/local-queue.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import { sampleCalls } from '../../dev/sample-calls.ts';
+import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { importHandler } from '../support/handlers.ts';

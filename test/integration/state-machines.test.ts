@@ -13,7 +13,7 @@ import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import { sampleCalls } from '../../dev/sample-calls.ts';
+import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { importHandler } from '../support/handlers.ts';

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalQueues, startLocalQueues } from '../../dev/local-queue.ts';
-import { SAMPLE_APP_ID } from '../../dev/sample-calls.ts';
+import { SAMPLE_APP_ID } from '../../dev/simulator/sample-calls.ts';
 import { webhookEnvelope } from '../../dev/webhook-sender.ts';
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
-import { SAMPLE_APP_ID } from '../../dev/sample-calls.ts';
+import { SAMPLE_APP_ID } from '../../dev/simulator/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import { deduplicationIdFor } from '../../lib/queue/message.ts';
 import { importHandler } from '../support/handlers.ts';

@@ -4,8 +4,8 @@
  * of final statuses, and the newest few still in progress, as a live app's listing looks.
  */
 import { createHash } from 'node:crypto';
-import type { SimulatedCall } from '../../dev/cometchat-simulator.ts';
-import { SAMPLE_APP_ID } from '../../dev/sample-calls.ts';
+import type { SimulatedCall } from '../../dev/simulator/index.ts';
+import { SAMPLE_APP_ID } from '../../dev/simulator/sample-calls.ts';
 
 /** What to generate. */
 export interface GeneratedCallsOptions {

@@ -9,9 +9,9 @@ import {
   recordingStream,
   type SimulatedCall,
   startCometChatSimulator,
-} from '../../../dev/cometchat-simulator.ts';
-import { SAMPLE_API_KEY, SAMPLE_APP_ID, sampleCalls } from '../../../dev/sample-calls.ts';
-import { digestOf } from '../../support/s3.ts';
+} from '../../../../dev/simulator/index.ts';
+import { SAMPLE_API_KEY, SAMPLE_APP_ID, sampleCalls } from '../../../../dev/simulator/sample-calls.ts';
+import { digestOf } from '../../../support/s3.ts';
 
 type Json = Record<string, unknown>;
 

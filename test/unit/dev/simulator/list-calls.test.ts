@@ -4,8 +4,8 @@ import {
   type CometChatSimulatorOptions,
   type ListCallsRequest,
   startCometChatSimulator,
-} from '../../../dev/cometchat-simulator.ts';
-import { generateCalls, sessionIdOf } from '../../support/generated-calls.ts';
+} from '../../../../dev/simulator/index.ts';
+import { generateCalls, sessionIdOf } from '../../../support/generated-calls.ts';
 
 type Json = Record<string, unknown>;
 

@@ -1,0 +1,63 @@
+/**
+ * What the simulator answered, in order: tests assert on requests at the wire, never on counters
+ * inside the code under test. Paths carry no query string, so signed URLs leave no secret here.
+ */
+
+/** One line of the request log. `status` 0 means no HTTP answer (reset, hang). */
+export interface SimulatorRequest {
+  method: string;
+  /** The path without its query string. */
+  path: string;
+  status: number;
+  kind: 'get-call' | 'list-calls' | 'recording' | 'other';
+  /** Recordings: which one. */
+  rid?: string;
+  /** Recordings: the `Range` header as sent, when there was one. */
+  range?: string;
+  /** Recordings: body bytes handed to the connection so far (it grows while the body streams). */
+  bytes?: number;
+}
+
+/** The log, with waiters for tests that need "after N requests". */
+export class RequestLog {
+  readonly entries: SimulatorRequest[] = [];
+  private readonly waiters = new Set<{ count: number; resolve: () => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  /** Appends `entry` and returns it, so a streaming body can keep its byte count current. */
+  add(entry: SimulatorRequest): SimulatorRequest {
+    this.entries.push(entry);
+    for (const waiter of this.waiters) {
+      if (this.entries.length >= waiter.count) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    return entry;
+  }
+
+  reset(): void {
+    this.entries.length = 0;
+  }
+
+  /** Body bytes served for recording `rid`, or for every recording, since the last reset. */
+  bytesServed(rid?: string): number {
+    let total = 0;
+    for (const entry of this.entries) {
+      if (entry.kind === 'recording' && (rid === undefined || entry.rid === rid)) total += entry.bytes ?? 0;
+    }
+    return total;
+  }
+
+  waitFor(count: number): Promise<void> {
+    if (this.entries.length >= count) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('the simulator is closed'));
+    return new Promise((resolve, reject) => this.waiters.add({ count, resolve, reject }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters) waiter.reject(new Error('the simulator closed'));
+    this.waiters.clear();
+  }
+}
