@@ -54,17 +54,14 @@ export function indexOfControlCharacter(value: string): number {
   return -1;
 }
 
-/** Key parts must leave room in a 1,024-byte DynamoDB sort key for the prefix and a suffix. */
-const MAX_KEY_PART_BYTES = 256;
-
 /**
- * A string usable verbatim inside a DynamoDB key: non-empty, not only whitespace, no control
- * characters, well-formed UTF-16, at most 256 UTF-8 bytes. Not trimmed: it is an identifier.
+ * An identifier (uid, device id) as given: non-empty, not only whitespace, no control
+ * characters, well-formed UTF-16. Not trimmed, and not limited in length here: the store
+ * shortens long ids in keys and names any limit a call goes beyond.
  */
-export function toKeyPart(value: unknown): string | undefined {
+export function toIdentifier(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   if (indexOfControlCharacter(value) !== -1 || !value.isWellFormed()) return undefined;
-  if (Buffer.byteLength(value, 'utf8') > MAX_KEY_PART_BYTES) return undefined;
   return value;
 }
 

@@ -1,4 +1,5 @@
-import { InvalidCallDataError, InvalidInputError } from '../errors.ts';
+import { createHash } from 'node:crypto';
+import { InvalidCallDataError, InvalidInputError, RecordingRejectedError } from '../errors.ts';
 import {
   canonicalJson,
   clockToSeconds,
@@ -15,7 +16,7 @@ import {
   toBoolean,
   toCount,
   toDurationSeconds,
-  toKeyPart,
+  toIdentifier,
   toQuantity,
   toText,
   toUnixSeconds,
@@ -23,20 +24,21 @@ import {
 import { parseSessionId } from './session-id.ts';
 import {
   CALL_STATUSES,
-  type CallItem,
+  type CallDraft,
   type CallStatus,
   callPk,
   type NormalisedCall,
-  type ParticipantItem,
+  type Participant,
   type RecordingSource,
 } from './types.ts';
 
 /**
  * Turns one Get Call `data` object (already unwrapped from its object-or-array envelope) into
- * the call item, its participant items and the recordings to copy. Accepts every variant the
+ * the call (with its participants) and the recordings to copy. Accepts every variant the
  * CometChat docs publish; anything optional that is unusable is left absent. Throws
- * `InvalidCallDataError` only when the payload lacks a valid `sessionId` (or names another
- * session than `expectedSessionId`) or a `status` we can rank.
+ * `InvalidCallDataError` when the payload lacks a valid `sessionId` (or names another session
+ * than `expectedSessionId`), a `status` we can rank, or lists a recording that is not an object;
+ * `RecordingRejectedError` for a recording whose URL is missing, empty or relative.
  */
 export function normaliseCall(raw: unknown, expectedSessionId?: string): NormalisedCall {
   if (!isObject(raw)) throw new InvalidCallDataError('the Get Call data is not an object');
@@ -49,10 +51,10 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
   const startedAt = toUnixSeconds(field(raw, 'startedAt'));
   const endedAt = toUnixSeconds(field(raw, 'endedAt'));
 
-  const participants = normaliseParticipants(field(raw, 'participants'), { pk, sessionId, initiatedIso });
+  const participants = normaliseParticipants(field(raw, 'participants'));
   const recordings = normaliseRecordings(field(raw, 'recordings'));
 
-  const call = dropAbsent<CallItem>({
+  const call = dropAbsent<CallDraft>({
     pk,
     sk: 'CALL',
     entity: 'call',
@@ -79,11 +81,14 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
     totalParticipants: toCount(field(raw, 'totalParticipants')),
     // CometChat may report the flag before (or without) the recordings list, so either counts.
     hasRecording: toBoolean(field(raw, 'hasRecording')) === true || recordings.length > 0,
-    recordingCount: recordings.length,
+    hasTranscription: toBoolean(field(raw, 'hasTranscription')),
+    participants,
+    recordings: [],
+    transcripts: [],
     gsi2pk: initiatedIso === undefined ? undefined : `DAY#${initiatedIso.slice(0, 10)}`,
     gsi2sk: initiatedIso === undefined ? undefined : `${initiatedIso}#${sessionId}`,
   });
-  return { call, participants, recordings };
+  return { call, recordings };
 }
 
 function readSessionId(raw: JsonObject, expected: string | undefined): string {
@@ -130,42 +135,17 @@ function reportedDuration(value: unknown): number | undefined {
   return clockToSeconds(value) ?? minutesToSeconds(value);
 }
 
-interface CallContext {
-  pk: string;
-  sessionId: string;
-  initiatedIso: string | undefined;
-}
-
-type ParticipantDraft = Omit<ParticipantItem, 'sk'>;
-
-/**
- * Sort-key parts are percent-escaped where they could make two different (uid, device) pairs
- * collide: `#` (the separator), `%` (the escape itself) and a device id that is literally `-`
- * (the "no device" placeholder). CometChat's uids never contain these, so real keys read plainly.
- */
-function escapeKeyPart(part: string): string {
-  return part.replaceAll('%', '%25').replaceAll('#', '%23');
-}
-
-function participantBaseSk(draft: ParticipantDraft): string {
-  const device =
-    draft.deviceId === undefined ? '-' : draft.deviceId === '-' ? '%2D' : escapeKeyPart(draft.deviceId);
-  return `PARTICIPANT#${escapeKeyPart(draft.uid)}#${device}`;
-}
-
-function normaliseParticipant(entry: unknown, context: CallContext): ParticipantDraft | undefined {
+function normaliseParticipant(entry: unknown): Participant | undefined {
   if (!isObject(entry)) return undefined;
-  const uid = toKeyPart(field(entry, 'uid'));
+  const uid = toIdentifier(field(entry, 'uid'));
   if (uid === undefined) return undefined;
   const joinedAt = toUnixSeconds(field(entry, 'joinedAt'));
   const leftAt = toUnixSeconds(field(entry, 'leftAt'));
-  return dropAbsent<ParticipantDraft>({
-    pk: context.pk,
-    entity: 'participant',
-    sessionId: context.sessionId,
+  return dropAbsent<Participant>({
     uid,
     name: toText(field(entry, 'name')),
-    deviceId: toKeyPart(field(entry, 'deviceId')),
+    avatar: toText(field(entry, 'avatar')),
+    deviceId: toIdentifier(field(entry, 'deviceId')),
     state: toText(field(entry, 'state')),
     isJoined: toBoolean(field(entry, 'isJoined')),
     joinedAt,
@@ -177,23 +157,21 @@ function normaliseParticipant(entry: unknown, context: CallContext): Participant
     ),
     totalAudioMinutes: toQuantity(field(entry, 'totalAudioMinutes')),
     totalVideoMinutes: toQuantity(field(entry, 'totalVideoMinutes')),
-    gsi1pk: `USER#${uid}`,
-    gsi1sk: context.initiatedIso === undefined ? undefined : `${context.initiatedIso}#${context.sessionId}`,
   });
 }
 
 /**
  * The last tie-breaker between two look-alike entries: their `[key, value]` pairs in key order,
- * as JSON, compared as text. Total and independent of CometChat's array order. This exact text
- * decides which duplicate is numbered `#2` (or kept), so a different form would renumber items
- * already stored.
+ * as JSON, compared as text. Total and independent of CometChat's array order.
  */
 function compareContent(a: object, b: object): number {
   return compareStrings(canonicalJson(sortedEntries(a)), canonicalJson(sortedEntries(b)));
 }
 
-function compareParticipants(a: ParticipantDraft, b: ParticipantDraft): number {
+function compareParticipants(a: Participant, b: Participant): number {
   return (
+    compareStrings(a.uid, b.uid) ||
+    compareStrings(a.deviceId ?? '', b.deviceId ?? '') ||
     compareOptionalNumbers(a.joinedAt, b.joinedAt) ||
     compareOptionalNumbers(a.leftAt, b.leftAt) ||
     compareContent(a, b)
@@ -201,45 +179,44 @@ function compareParticipants(a: ParticipantDraft, b: ParticipantDraft): number {
 }
 
 /**
- * One item per usable entry (CometChat lists one entry per device). Repeats of a (uid, device)
- * pair get `#2`, `#3`… in an order fixed by their content, not by CometChat's array order, so
- * fetching the same call twice always yields the same keys.
+ * Every usable entry (one per uid and device; repeats kept), in an order fixed by content, not
+ * by CometChat's array order, so fetching the same call twice gives the same list.
  */
-function normaliseParticipants(value: unknown, context: CallContext): ParticipantItem[] {
+function normaliseParticipants(value: unknown): Participant[] {
   if (!Array.isArray(value)) return [];
-  const groups = new Map<string, ParticipantDraft[]>();
-  for (const entry of value) {
-    const draft = normaliseParticipant(entry, context);
-    if (draft === undefined) continue;
-    const base = participantBaseSk(draft);
-    const group = groups.get(base);
-    if (group === undefined) groups.set(base, [draft]);
-    else group.push(draft);
-  }
-  const items: ParticipantItem[] = [];
-  for (const [base, group] of groups) {
-    group.sort(compareParticipants);
-    group.forEach((draft, index) => {
-      items.push({ ...draft, sk: index === 0 ? base : `${base}#${index + 1}` });
-    });
-  }
-  return items.sort((a, b) => compareStrings(a.sk, b.sk));
+  return value
+    .map(normaliseParticipant)
+    .filter((p): p is Participant => p !== undefined)
+    .sort(compareParticipants);
 }
 
-/** A rid goes into an S3 key and a sort key as it is, so it must be plain. */
-const RID = /^[A-Za-z0-9._-]{1,128}$/;
 /** Longer than any signed URL we have seen by far; a longer one is not a recording link. */
 const MAX_URL_LENGTH = 8192;
 
+/** Any rid CometChat gives (keys encode it); a number is taken as its decimal text. */
 function toRid(value: unknown): string | undefined {
   const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : undefined) : value;
-  return typeof text === 'string' && RID.test(text) ? text : undefined;
+  return typeof text === 'string' && text.trim() !== '' ? text.toWellFormed() : undefined;
 }
 
-function toAbsoluteUrl(value: unknown): URL | undefined {
-  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH || !URL.canParse(value)) return undefined;
-  const url = new URL(value);
-  return url.href.length > MAX_URL_LENGTH ? undefined : url;
+/** A stable id for a recording listed without one: the same file path always gives the same id. */
+function ridFromPath(url: URL): string {
+  return `url-${createHash('sha256').update(url.pathname).digest('hex').slice(0, 32)}`;
+}
+
+/** The recording's absolute URL; a missing, empty or relative one can never be fetched. */
+function recordingUrl(entry: JsonObject, label: string): URL {
+  const value = [field(entry, 'recording_url'), field(entry, 'recordingUrl')].find(
+    (v) => typeof v === 'string' && v.trim() !== '',
+  );
+  // The URL may be signed: messages name the recording, never the URL.
+  if (typeof value !== 'string') throw new RecordingRejectedError(`recording ${label} has no URL`);
+  if (value.length > MAX_URL_LENGTH || !URL.canParse(value)) {
+    throw new RecordingRejectedError(
+      `recording ${label} has no absolute URL of at most ${MAX_URL_LENGTH} characters`,
+    );
+  }
+  return new URL(value);
 }
 
 /** The URL minus credentials, query string and fragment: what may be stored and logged. */
@@ -252,15 +229,14 @@ function withoutSecrets(url: URL): string {
   return bare.href;
 }
 
-function normaliseRecording(entry: unknown): RecordingSource | undefined {
-  if (!isObject(entry)) return undefined;
-  const rid = toRid(field(entry, 'rid'));
-  const url = toAbsoluteUrl(field(entry, 'recording_url')) ?? toAbsoluteUrl(field(entry, 'recordingUrl'));
-  if (rid === undefined || url === undefined) return undefined;
+function normaliseRecording(entry: unknown, index: number): RecordingSource {
+  if (!isObject(entry)) throw new InvalidCallDataError(`recording entry ${index} is not an object`);
+  const given = toRid(field(entry, 'rid'));
+  const url = recordingUrl(entry, given === undefined ? `entry ${index}` : quoteForMessage(given));
   const startTime = toUnixSeconds(field(entry, 'startTime'));
   const endTime = toUnixSeconds(field(entry, 'endTime'));
   return dropAbsent<RecordingSource>({
-    rid,
+    rid: given ?? ridFromPath(url),
     url: url.href,
     sourceUrl: withoutSecrets(url),
     startTime,
@@ -282,15 +258,12 @@ function compareRecordings(a: RecordingSource, b: RecordingSource): number {
 }
 
 /**
- * Usable recordings sorted by rid. Of entries sharing a rid the first is kept — first in a
- * content order (earliest start, then end, then the entry itself), not CometChat's array
- * order, so the choice does not change when CometChat reorders its list.
+ * Every recording, sorted by rid. An entry repeating a rid names the same file (its key is the
+ * rid's), so of those the first is kept — first in a content order (earliest start, then end,
+ * then the entry itself), not CometChat's array order.
  */
 function normaliseRecordings(value: unknown): RecordingSource[] {
   if (!Array.isArray(value)) return [];
-  const sorted = value
-    .map(normaliseRecording)
-    .filter((r): r is RecordingSource => r !== undefined)
-    .sort(compareRecordings);
+  const sorted = value.map(normaliseRecording).sort(compareRecordings);
   return sorted.filter((recording, index) => index === 0 || sorted[index - 1]?.rid !== recording.rid);
 }

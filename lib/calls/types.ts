@@ -1,5 +1,6 @@
 /**
- * The records of the contract's data model (one DynamoDB table, keys `pk`/`sk`).
+ * The records of the contract's data model (one DynamoDB table, keys `pk`/`sk`). The call item
+ * is the whole call; participant index items are derived from it by the store.
  * Absent values are absent properties: never `undefined` written out, never `''`, never `null`.
  */
 
@@ -34,8 +35,56 @@ export const STATUS_RANK = {
 /** Statuses after which a call never changes again. */
 export const TERMINAL_STATUSES: readonly CallStatus[] = CALL_STATUSES.filter((s) => STATUS_RANK[s] === 2);
 
-/** The call item: `pk = CALL#<sessionId>`, `sk = CALL`. */
-export interface CallItem {
+/** One participant entry (CometChat lists a user once per device). */
+export interface Participant {
+  uid: string;
+  name?: string;
+  avatar?: string;
+  deviceId?: string;
+  state?: string;
+  isJoined?: boolean;
+  /** Unix seconds. */
+  joinedAt?: number;
+  leftAt?: number;
+  durationSeconds?: number;
+  totalAudioMinutes?: number;
+  totalVideoMinutes?: number;
+}
+
+/** A recording archived in S3, as the call item lists it. */
+export interface RecordingEntry {
+  rid: string;
+  startTime?: number;
+  endTime?: number;
+  durationSeconds?: number;
+  /** The URL it was fetched from, without credentials, query string or fragment. */
+  sourceUrl: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  contentType?: string;
+  /** ISO-8601. */
+  copiedAt: string;
+}
+
+/** A transcript archived in S3, as the call item lists it. */
+export interface TranscriptEntry {
+  tid: string;
+  startTime?: number;
+  endTime?: number;
+  sourceUrl: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  contentType?: string;
+  /** ISO-8601. */
+  copiedAt: string;
+}
+
+/** The call as one enrichment describes it: the call item without what the store stamps. */
+export interface CallDraft {
   pk: string;
   sk: 'CALL';
   entity: 'call';
@@ -55,29 +104,32 @@ export interface CallItem {
   totalVideoMinutes?: number;
   totalParticipants?: number;
   hasRecording: boolean;
-  recordingCount: number;
+  hasTranscription?: boolean;
+  participants: Participant[];
+  recordings: RecordingEntry[];
+  transcripts: TranscriptEntry[];
+  manifestKey?: string;
   /** `DAY#<YYYY-MM-DD>` of `initiatedAt` (UTC); absent when `initiatedAt` is. */
   gsi2pk?: string;
   /** `<initiatedAt ISO>#<sessionId>`. */
   gsi2sk?: string;
 }
 
-/** One participant entry (one per uid and device): `sk = PARTICIPANT#<uid>#<deviceId|->[#n]`. */
-export interface ParticipantItem {
+/** The call item as stored: `pk = CALL#<sessionId>`, `sk = CALL`. */
+export interface CallItem extends CallDraft {
+  /** ISO-8601: when this version was committed. */
+  enrichedAt: string;
+  /** Counts commits; each commit is conditional on the revision it was planned from. */
+  revision: number;
+}
+
+/** A participant index item (`byUser`), derived from the committed call item. */
+export interface ParticipantIndexItem extends Participant {
   pk: string;
+  /** `PARTICIPANT#<uid>#<deviceId or ->[#n]`, long or odd parts shortened. */
   sk: string;
   entity: 'participant';
   sessionId: string;
-  uid: string;
-  name?: string;
-  deviceId?: string;
-  state?: string;
-  isJoined?: boolean;
-  joinedAt?: number;
-  leftAt?: number;
-  durationSeconds?: number;
-  totalAudioMinutes?: number;
-  totalVideoMinutes?: number;
   /** `USER#<uid>`. */
   gsi1pk: string;
   /** `<initiatedAt ISO>#<sessionId>`; absent when the call has no `initiatedAt`. */
@@ -98,34 +150,13 @@ export interface RecordingSource {
   durationSeconds?: number;
 }
 
-/** The recording item: `sk = RECORDING#<rid>`, written once the file is in S3. */
-export interface RecordingItem {
-  pk: string;
-  sk: string;
-  entity: 'recording';
-  sessionId: string;
-  rid: string;
-  startTime?: number;
-  endTime?: number;
-  durationSeconds?: number;
-  sourceUrl: string;
-  bucket: string;
-  key: string;
-  bytes: number;
-  sha256: string;
-  contentType?: string;
-  /** ISO-8601. */
-  copiedAt: string;
-}
-
-/** Everything one Get Call response normalises into. */
+/** Everything one Get Call response normalises into: the call (no files yet) and the files to copy. */
 export interface NormalisedCall {
-  call: CallItem;
-  participants: ParticipantItem[];
+  call: CallDraft;
   recordings: RecordingSource[];
 }
 
-/** `CALL#<sessionId>`: the partition holding a call and all its parts. */
+/** `CALL#<sessionId>`: the partition holding a call and its index items. */
 export function callPk(sessionId: string): string {
   return `CALL#${sessionId}`;
 }

@@ -5,7 +5,7 @@ import {
   quoteForMessage,
   sortedEntries,
   toBoolean,
-  toKeyPart,
+  toIdentifier,
   toNumber,
   toUnixSeconds,
 } from '../../../lib/calls/coerce.ts';
@@ -87,13 +87,17 @@ describe('toBoolean', () => {
   });
 });
 
-describe('toKeyPart', () => {
+describe('toIdentifier', () => {
   it('keeps an ordinary uid as it is', () => {
-    expect(toKeyPart('cometchat-uid-1')).toBe('cometchat-uid-1');
+    expect(toIdentifier('cometchat-uid-1')).toBe('cometchat-uid-1');
   });
 
-  it.each([[''], ['  '], ['a\nb'], ['x'.repeat(257)], ['\ud800'], [7]])('leaves %j absent', (value) => {
-    expect(toKeyPart(value)).toBeUndefined();
+  it('keeps a long or non-ASCII id whole (the store shortens it in keys)', () => {
+    expect(toIdentifier('ü'.repeat(300))).toBe('ü'.repeat(300));
+  });
+
+  it.each([[''], ['  '], ['a\nb'], ['\ud800'], [7]])('leaves %j absent', (value) => {
+    expect(toIdentifier(value)).toBeUndefined();
   });
 });
 

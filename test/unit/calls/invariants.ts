@@ -26,14 +26,15 @@ export function absentValueViolations(value: unknown, at = '$'): string[] {
 
 /** Asserts the invariants of a normalised call (keys, statuses, counts, absent values). */
 export function expectValidNormalisedCall(result: NormalisedCall): void {
-  const { call, participants, recordings } = result;
+  const { call, recordings } = result;
   expect(absentValueViolations(result)).toEqual([]);
   expect(call.pk).toBe(`CALL#${call.sessionId}`);
   expect(call.sk).toBe('CALL');
   expect(call.entity).toBe('call');
   expect(CALL_STATUSES).toContain(call.status);
   expect(typeof call.hasRecording).toBe('boolean');
-  expect(call.recordingCount).toBe(recordings.length);
+  expect(call.recordings).toEqual([]);
+  expect(call.transcripts).toEqual([]);
   if (recordings.length > 0) expect(call.hasRecording).toBe(true);
   expect(call.gsi2pk === undefined).toBe(call.initiatedAt === undefined);
   if (call.initiatedAt !== undefined) {
@@ -47,17 +48,8 @@ export function expectValidNormalisedCall(result: NormalisedCall): void {
   }
   if (call.durationSeconds !== undefined) expect(Number.isInteger(call.durationSeconds)).toBe(true);
 
-  const sks = participants.map((p) => p.sk);
-  expect(new Set(sks).size).toBe(sks.length);
-  expect(sks).toEqual([...sks].sort());
-  for (const p of participants) {
-    expect(p.pk).toBe(call.pk);
-    expect(p.entity).toBe('participant');
-    expect(p.sessionId).toBe(call.sessionId);
-    expect(p.sk.startsWith(`PARTICIPANT#`)).toBe(true);
-    expect(p.gsi1pk).toBe(`USER#${p.uid}`);
-    expect(p.gsi1sk).toBe(call.gsi2sk);
-    expect(Buffer.byteLength(p.sk)).toBeLessThanOrEqual(1024);
+  for (const p of call.participants) {
+    expect(p.uid.trim()).not.toBe('');
     if (p.durationSeconds !== undefined) expect(Number.isInteger(p.durationSeconds)).toBe(true);
   }
 
@@ -65,7 +57,8 @@ export function expectValidNormalisedCall(result: NormalisedCall): void {
   expect(new Set(rids).size).toBe(rids.length);
   expect(rids).toEqual([...rids].sort());
   for (const r of recordings) {
-    expect(r.rid).toMatch(/^[A-Za-z0-9._-]{1,128}$/);
+    expect(r.rid.trim()).not.toBe('');
+    expect(r.rid.isWellFormed()).toBe(true);
     const url = new URL(r.url);
     const source = new URL(r.sourceUrl);
     expect(source.search).toBe('');

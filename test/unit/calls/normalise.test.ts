@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseCall } from '../../../lib/calls/normalise.ts';
-import { InvalidCallDataError } from '../../../lib/errors.ts';
+import { InvalidCallDataError, RecordingRejectedError } from '../../../lib/errors.ts';
 import { thrownBy } from '../../support/errors.ts';
 import { absentValueViolations, expectValidNormalisedCall, loadCallFixture } from './invariants.ts';
 
@@ -45,47 +45,41 @@ describe('normaliseCall', () => {
         totalVideoMinutes: 0,
         totalParticipants: 0,
         hasRecording: false,
-        recordingCount: 0,
+        participants: result.call.participants,
+        recordings: [],
+        transcripts: [],
         gsi2pk: 'DAY#2024-05-16',
         gsi2sk: `2024-05-16T07:53:19.000Z#${id}`,
       });
     });
 
-    it('produces one participant item per entry, without device ids', () => {
+    it('produces one participant entry per entry, without device ids', () => {
       const raw = loadCallFixture('get-call-reference.json');
-      const id = 'v1.eu.2574867aa2e6e417.17158459999d7fa95b1b4faea599f11eb5ecf07611b0b335c3';
 
-      const { participants, recordings } = normaliseCall(raw);
+      const {
+        call: { participants },
+        recordings,
+      } = normaliseCall(raw);
 
       expect(participants).toEqual([
         {
-          pk: `CALL#${id}`,
-          sk: 'PARTICIPANT#cometchat-uid-1#-',
-          entity: 'participant',
-          sessionId: id,
           uid: 'cometchat-uid-1',
           name: 'Andrew Joseph',
+          avatar: 'https://assets.cometchat.io/sampleapp/v2/users/cometchat-uid-1.webp',
           isJoined: false,
           durationSeconds: 0,
           totalAudioMinutes: 0,
           totalVideoMinutes: 0,
-          gsi1pk: 'USER#cometchat-uid-1',
-          gsi1sk: `2024-05-16T07:53:19.000Z#${id}`,
         },
         {
-          pk: `CALL#${id}`,
-          sk: 'PARTICIPANT#cometchat-uid-2#-',
-          entity: 'participant',
-          sessionId: id,
           uid: 'cometchat-uid-2',
           name: 'George Alan',
+          avatar: 'https://assets.cometchat.io/sampleapp/v2/users/cometchat-uid-2.webp',
           state: 'unanswered',
           isJoined: false,
           durationSeconds: 0,
           totalAudioMinutes: 0,
           totalVideoMinutes: 0,
-          gsi1pk: 'USER#cometchat-uid-2',
-          gsi1sk: `2024-05-16T07:53:19.000Z#${id}`,
         },
       ]);
       expect(recordings).toEqual([]);
@@ -107,12 +101,11 @@ describe('normaliseCall', () => {
         totalAudioMinutes: 10.366666666666667,
         totalParticipants: 2,
         hasRecording: false,
-        recordingCount: 0,
         gsi2pk: 'DAY#2024-05-17',
       });
-      expect(result.participants.map((p) => [p.sk, p.durationSeconds, p.state])).toEqual([
-        ['PARTICIPANT#cometchat-uid-1#3f6c1a7e-2d4b-4c8a-9e1f-7b5d3c2a1e90', 312, 'ended'],
-        ['PARTICIPANT#cometchat-uid-2#b2e8d4f6-1a3c-4e5b-8d7f-9c0a1b2c3d4e', 310, 'ended'],
+      expect(result.call.participants.map((p) => [p.uid, p.deviceId, p.durationSeconds, p.state])).toEqual([
+        ['cometchat-uid-1', '3f6c1a7e-2d4b-4c8a-9e1f-7b5d3c2a1e90', 312, 'ended'],
+        ['cometchat-uid-2', 'b2e8d4f6-1a3c-4e5b-8d7f-9c0a1b2c3d4e', 310, 'ended'],
       ]);
     });
   });
@@ -121,15 +114,14 @@ describe('normaliseCall', () => {
     it('keeps both devices of the same uid as separate participants', () => {
       const raw = loadCallFixture('group-video-two-devices.json');
 
-      const { participants } = normaliseCall(raw, SESSION);
+      const { participants } = normaliseCall(raw, SESSION).call;
 
-      expect(participants.map((p) => [p.sk, p.durationSeconds])).toEqual([
-        ['PARTICIPANT#cometchat-uid-3#laptop-5e2f0a9c-7d41-4b8e-a3f6-1c9d2e7b4a05', 1800],
-        ['PARTICIPANT#cometchat-uid-4#laptop-f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f', 910],
-        ['PARTICIPANT#cometchat-uid-4#phone-8a1b2c3d-4e5f-4061-8273-9a8b7c6d5e4f', 600],
-        ['PARTICIPANT#cometchat-uid-5#-', 0],
+      expect(participants.map((p) => [p.uid, p.deviceId, p.durationSeconds])).toEqual([
+        ['cometchat-uid-3', 'laptop-5e2f0a9c-7d41-4b8e-a3f6-1c9d2e7b4a05', 1800],
+        ['cometchat-uid-4', 'laptop-f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f', 910],
+        ['cometchat-uid-4', 'phone-8a1b2c3d-4e5f-4061-8273-9a8b7c6d5e4f', 600],
+        ['cometchat-uid-5', undefined, 0],
       ]);
-      expect(participants.filter((p) => p.gsi1pk === 'USER#cometchat-uid-4')).toHaveLength(2);
       expect(participants[0]?.state).toBeUndefined();
       expect(participants[3]).toMatchObject({ isJoined: false, state: 'unanswered' });
       expect(participants[3]?.joinedAt).toBeUndefined();
@@ -165,7 +157,6 @@ describe('normaliseCall', () => {
         receiverType: 'group',
         receiver: 'supergroup',
         hasRecording: true,
-        recordingCount: 2,
         totalVideoMinutes: 68.25,
       });
     });
@@ -272,13 +263,6 @@ describe('normaliseCall', () => {
       expect(item.gsi2sk).toBeUndefined();
       expect(Object.keys(item)).not.toContain('gsi2pk');
     });
-
-    it('leaves gsi1sk absent on participants of a call without initiatedAt', () => {
-      const { participants } = normaliseCall(call({ participants: [{ uid: 'u1' }] }));
-
-      expect(participants[0]).not.toHaveProperty('gsi1sk');
-      expect(participants[0]?.gsi1pk).toBe('USER#u1');
-    });
   });
 
   describe('durations', () => {
@@ -323,7 +307,7 @@ describe('normaliseCall', () => {
       ['totalDuration as a clock', { totalDuration: '00:10:00' }, 600],
       ['joinedAt and leftAt first', { joinedAt: 10, leftAt: 70, totalDurationInMinutes: 5 }, 60],
     ])('measures a participant from %s', (_label, fields, expected) => {
-      const { participants } = normaliseCall(call({ participants: [{ uid: 'u1', ...fields }] }));
+      const { participants } = normaliseCall(call({ participants: [{ uid: 'u1', ...fields }] })).call;
 
       expect(participants[0]?.durationSeconds).toBe(expected);
     });
@@ -338,19 +322,19 @@ describe('normaliseCall', () => {
       { uid: 'u1', deviceId: 'd2', joinedAt: 50 },
     ];
 
-    it('numbers repeats of a (uid, device) pair in time order', () => {
-      const { participants } = normaliseCall(call({ participants: duplicates }));
+    it('keeps every repeat of a (uid, device) pair, in time order', () => {
+      const { participants } = normaliseCall(call({ participants: duplicates })).call;
 
-      expect(participants.map((p) => [p.sk, p.name])).toEqual([
-        ['PARTICIPANT#u1#d1', 'first'],
-        ['PARTICIPANT#u1#d1#2', 'second'],
-        ['PARTICIPANT#u1#d1#3', 'third'],
-        ['PARTICIPANT#u1#d1#4', 'fourth'],
-        ['PARTICIPANT#u1#d2', undefined],
+      expect(participants.map((p) => [p.deviceId, p.name])).toEqual([
+        ['d1', 'first'],
+        ['d1', 'second'],
+        ['d1', 'third'],
+        ['d1', 'fourth'],
+        ['d2', undefined],
       ]);
     });
 
-    it('gives the same keys whatever order CometChat lists the entries in', () => {
+    it('gives the same list whatever order CometChat lists the entries in', () => {
       const expected = normaliseCall(call({ participants: duplicates }));
 
       for (const order of permutations(duplicates)) {
@@ -367,7 +351,9 @@ describe('normaliseCall', () => {
       const expected = normaliseCall(call({ participants: same }));
 
       for (const order of permutations(same)) {
-        expect(normaliseCall(call({ participants: order })).participants).toEqual(expected.participants);
+        expect(normaliseCall(call({ participants: order })).call.participants).toEqual(
+          expected.call.participants,
+        );
       }
     });
 
@@ -382,32 +368,20 @@ describe('normaliseCall', () => {
         { uid: '   ' },
         { uid: 42 },
         { uid: 'bad\nuid' },
-        { uid: 'x'.repeat(300) },
         { uid: 'ok' },
       ];
 
       const result = normaliseCall(call({ participants }));
 
-      expect(result.participants.map((p) => p.uid)).toEqual(['ok']);
+      expect(result.call.participants.map((p) => p.uid)).toEqual(['ok']);
     });
 
-    it('keeps keys unique when uids or device ids contain the key separators', () => {
-      const participants = [
-        { uid: 'a#b', deviceId: 'c' },
-        { uid: 'a', deviceId: 'b#c' },
-        { uid: 'a', deviceId: '-' },
-        { uid: 'a' },
-        { uid: 'a', deviceId: 'x' },
-        { uid: 'a', deviceId: 'x#2' },
-        { uid: 'a', deviceId: 'x' },
-      ];
+    it('keeps a long or non-ASCII uid whole', () => {
+      const participants = [{ uid: 'x'.repeat(300) }, { uid: 'ünï#~' }];
 
       const result = normaliseCall(call({ participants }));
 
-      expectValidNormalisedCall(result);
-      expect(result.participants).toHaveLength(7);
-      expect(result.participants.find((p) => p.deviceId === 'b#c')?.sk).toBe('PARTICIPANT#a#b%23c');
-      expect(result.participants.find((p) => p.deviceId === '-')?.sk).toBe('PARTICIPANT#a#%2D');
+      expect(result.call.participants.map((p) => p.uid)).toEqual(['x'.repeat(300), 'ünï#~']);
     });
 
     it('copes with more than the documented 50 entries', () => {
@@ -415,37 +389,51 @@ describe('normaliseCall', () => {
 
       const result = normaliseCall(call({ participants }));
 
-      expect(result.participants).toHaveLength(120);
+      expect(result.call.participants).toHaveLength(120);
       expectValidNormalisedCall(result);
     });
 
     it('ignores a participants field that is not an array', () => {
-      expect(normaliseCall(call({ participants: { uid: 'u1' } })).participants).toEqual([]);
+      expect(normaliseCall(call({ participants: { uid: 'u1' } })).call.participants).toEqual([]);
     });
   });
 
   describe('recordings', () => {
     const url = 'https://recordings.cometchat.io/app/session/r1.mp4';
 
-    it('skips entries without an absolute URL or a key-safe rid', () => {
-      const recordings = [
-        null,
-        { rid: 'no-url' },
-        { rid: 'relative', recording_url: '/r1.mp4' },
-        { rid: 'garbage', recordingUrl: 'not a url' },
-        { rid: 'number-url', recording_url: 42 },
-        { rid: '../escape', recording_url: url },
-        { rid: 'a/b', recording_url: url },
-        { rid: 'r'.repeat(129), recording_url: url },
-        { rid: '', recording_url: url },
-        { recording_url: url },
-        { rid: 'fine', recording_url: url },
-      ];
+    it('keeps every rid as it is, whatever it holds', () => {
+      const rids = ['../escape', 'a/b', 'ünï', 'r'.repeat(129), '#'.repeat(256), 'fine'];
+      const recordings = rids.map((rid) => ({ rid, recording_url: url }));
 
       const result = normaliseCall(call({ recordings }));
 
-      expect(result.recordings.map((r) => r.rid)).toEqual(['fine']);
-      expect(result.call.recordingCount).toBe(1);
+      expect(result.recordings.map((r) => r.rid)).toEqual([...rids].sort());
+    });
+
+    it('gives a recording without a rid a stable id derived from its URL path', () => {
+      const first = normaliseCall(call({ recordings: [{ recording_url: `${url}?Signature=1` }] }));
+      const again = normaliseCall(call({ recordings: [{ rid: '', recordingUrl: `${url}?Signature=2` }] }));
+      const other = normaliseCall(call({ recordings: [{ recording_url: `${url}.2` }] }));
+
+      expect(first.recordings[0]?.rid).toMatch(/^url-[0-9a-f]{32}$/);
+      expect(again.recordings[0]?.rid).toBe(first.recordings[0]?.rid);
+      expect(other.recordings[0]?.rid).not.toBe(first.recordings[0]?.rid);
+    });
+
+    it.each([
+      ['no URL', { rid: 'no-url' }],
+      ['an empty URL', { rid: 'empty', recording_url: '' }],
+      ['a relative URL', { rid: 'relative', recording_url: '/r1.mp4' }],
+      ['an unparseable URL', { rid: 'garbage', recordingUrl: 'not a url' }],
+      ['a URL that is not a string', { rid: 'number-url', recording_url: 42 }],
+    ])('refuses a recording with %s, naming it but not the URL', (_what, entry) => {
+      const error = thrownBy(() => normaliseCall(call({ recordings: [entry] })), RecordingRejectedError);
+
+      expect(error.message).toContain(entry.rid);
+    });
+
+    it('refuses a recording entry that is not an object', () => {
+      expect(() => normaliseCall(call({ recordings: [null] }))).toThrow(InvalidCallDataError);
     });
 
     it('turns a numeric rid into a string', () => {
@@ -502,7 +490,7 @@ describe('normaliseCall', () => {
     it('sets hasRecording when recordings exist even if the flag says otherwise', () => {
       const raw = call({ hasRecording: false, recordings: [{ rid: 'r1', recording_url: url }] });
 
-      expect(normaliseCall(raw).call).toMatchObject({ hasRecording: true, recordingCount: 1 });
+      expect(normaliseCall(raw).call).toMatchObject({ hasRecording: true });
     });
 
     it.each([
@@ -559,11 +547,10 @@ describe('normaliseCall', () => {
         sessionId: SESSION,
         status: 'ended',
         hasRecording: true,
-        recordingCount: 1,
+        participants: [{ uid: 'u1' }],
+        recordings: [],
+        transcripts: [],
       });
-      expect(Object.keys(result.participants[0] ?? {}).sort()).toEqual(
-        ['entity', 'gsi1pk', 'pk', 'sessionId', 'sk', 'uid'].sort(),
-      );
       expect(Object.keys(result.recordings[0] ?? {}).sort()).toEqual(['rid', 'sourceUrl', 'url']);
     });
 
