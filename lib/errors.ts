@@ -100,9 +100,22 @@ export class StorageError extends EnrichmentError {
   readonly retryable = true;
 }
 
-/** A required environment variable is missing or malformed. Thrown at start-up. */
+/** A required environment variable is missing or malformed. Thrown at start-up only. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/**
+ * A secret the configuration names cannot be used: its SSM parameter is missing or empty, or its
+ * value has the wrong form. Found when the secret is first needed, mid-run (unlike ConfigError).
+ */
+export class SecretError extends Error {
+  override readonly name = 'SecretError';
+}
+
+/** The backfill was invoked with an unusable `from`, `to` or `dryRun`. Not an enrichment error. */
+export class BackfillInputError extends Error {
+  override readonly name = 'BackfillInputError';
 }
 
 /** Error names that mean "never retry": the queue consumer dead-letters these at once. */

@@ -1,13 +1,11 @@
 /**
- * CloudWatch metrics as Embedded Metric Format log lines (Powertools Metrics): no API calls, no
- * extra latency, flushed by the `logMetrics` middleware at the end of each invocation. Namespace
- * `CometChatCallArchive`, dimension `service`. Metrics that need a dimension of their own
- * (`errorName`, `status`) go out as single metrics, so they never stamp it on the others.
+ * CloudWatch metrics as Embedded Metric Format log lines (Powertools Metrics), flushed by the
+ * `logMetrics` middleware at the end of each invocation. Powertools reads its namespace and
+ * service (POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME) from serverless.yml's
+ * environment. Metrics with a dimension of their own (`errorName`, `status`) go out as single
+ * metrics, so they never stamp it on the others.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-
-/** The CloudWatch namespace of every metric this project emits. */
-export const METRICS_NAMESPACE = 'CometChatCallArchive';
 
 /** Metric names (dashboards and alarms depend on them). */
 export const METRIC = {
@@ -33,22 +31,19 @@ export const METRIC = {
   WebhookRejected: 'WebhookRejected',
 } as const;
 
-/** The shared metrics instance (service name from POWERTOOLS_SERVICE_NAME). */
-export const metrics = new Metrics({
-  namespace: METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cometchat-call-archive',
-});
+/** The shared metrics instance. */
+export const metrics = new Metrics();
 
 /** The subset of Metrics the helpers below use (tests hand in their own). */
 export type MetricsSink = Pick<Metrics, 'addMetric' | 'singleMetric'>;
 
 /** Adds a count to this invocation's metrics. */
-export function count(name: string, value = 1, sink: MetricsSink = metrics): void {
+export function count(name: string, value = 1, sink: Pick<Metrics, 'addMetric'> = metrics): void {
   sink.addMetric(name, MetricUnit.Count, value);
 }
 
 /** Adds a byte count to this invocation's metrics. */
-export function countBytes(name: string, bytes: number, sink: MetricsSink = metrics): void {
+export function countBytes(name: string, bytes: number, sink: Pick<Metrics, 'addMetric'> = metrics): void {
   sink.addMetric(name, MetricUnit.Bytes, bytes);
 }
 

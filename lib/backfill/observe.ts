@@ -68,6 +68,25 @@ export function countBackfillFailure(sink?: MetricsSink): void {
   count(BACKFILL_METRIC.BackfillFailed, 1, sink);
 }
 
+/** Logs and counts how one run ended; passes the outcome on. */
+export async function reportBackfill(
+  work: Promise<BackfillResult>,
+  logger: Pick<Logger, 'info' | 'error'>,
+  metrics?: MetricsSink,
+): Promise<BackfillResult> {
+  try {
+    const result = await work;
+    countBackfill(result, metrics);
+    const { sessionIds: _sample, ...summary } = result;
+    logger.info('backfill finished', { ...summary });
+    return result;
+  } catch (error) {
+    countBackfillFailure(metrics);
+    logger.error('backfill failed', { error });
+    throw error;
+  }
+}
+
 /** Counts what a finished run did. */
 export function countBackfill(result: BackfillResult, sink?: MetricsSink): void {
   count(BACKFILL_METRIC.BackfillPages, result.pages, sink);

@@ -5,9 +5,9 @@
  * arrives, so a container that never sees one never loads them (with esbuild's `splitting`,
  * never even parses them: docs/benchmarks.md).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../aws/dynamodb.ts';
 import { createCometChatClient } from '../cometchat/client.ts';
 import { readCometChatConfig, readRecordingsConfig, readStoreConfig } from '../config.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
@@ -38,11 +38,7 @@ export function enrichDependenciesFromEnv(
   });
   const store = createCallStore({
     tableName: storeConfig.tableName,
-    client:
-      clients.dynamodb ??
-      DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
+    client: clients.dynamodb ?? createDocumentClient(),
   });
 
   let copier: Promise<RecordingCopier> | undefined;
@@ -68,14 +64,4 @@ export function enrichDependenciesFromEnv(
 async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {
   const { S3Client } = await import('@aws-sdk/client-s3');
   return new S3Client({ forcePathStyle });
-}
-
-/**
- * The CometChat deadline for one invocation: the Lambda's remaining time less a reserve for
- * storing what was fetched, so a slow CometChat fails as a typed, retryable error instead of a
- * Lambda timeout.
- */
-export function deadlineFromRemaining(remainingMs: number, now = Date.now()): number {
-  const reserve = Math.max(2_000, remainingMs * 0.2);
-  return now + Math.max(0, remainingMs - reserve);
 }

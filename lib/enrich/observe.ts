@@ -1,7 +1,24 @@
-/** Turns the use case's observations into log lines and, when given a metrics sink, metrics. */
+/** Turns the use case's observations and outcome into log lines and, given a metrics sink, metrics. */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { count, countBytes, METRIC, type MetricsSink } from '../metrics.ts';
-import type { EnrichObservation } from './enrich.ts';
+import { count, countBytes, countFailure, METRIC, type MetricsSink } from '../metrics.ts';
+import type { EnrichmentResult, EnrichObservation } from './enrich.ts';
+
+/** Logs how one enrichment ended and counts a failure by its error's name; passes the outcome on. */
+export async function reportEnrichment(
+  work: Promise<EnrichmentResult>,
+  logger: Pick<Logger, 'info' | 'error'>,
+  metrics: MetricsSink,
+): Promise<EnrichmentResult> {
+  try {
+    const result = await work;
+    logger.info('call enriched', { status: result.status, recordings: result.recordings.length });
+    return result;
+  } catch (error) {
+    logger.error('enrichment failed', { error });
+    countFailure(error, metrics);
+    throw error;
+  }
+}
 
 /** An `observe` callback that logs each observation at the right level and counts what matters. */
 export function observeWith(

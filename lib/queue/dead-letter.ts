@@ -34,6 +34,7 @@ export async function sendToDeadLetterQueue(
   deadLetterQueueUrl: string,
   record: Pick<SQSRecord, 'messageId' | 'body' | 'attributes'>,
   error: unknown,
+  options: { signal?: AbortSignal } = {},
 ): Promise<void> {
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
@@ -54,6 +55,7 @@ export async function sendToDeadLetterQueue(
           },
         },
       }),
+      { abortSignal: options.signal },
     );
   } catch (cause) {
     throw new StorageError('could not send the message to the dead-letter queue', { cause });

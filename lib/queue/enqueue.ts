@@ -3,7 +3,6 @@
  * the message) or in batches of ten (the backfill), retrying the entries a batch reports as
  * failed. SDK exceptions become `StorageError` here, with the SDK's error as `cause`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BatchResultErrorEntry,
   SendMessageBatchCommand,
@@ -11,6 +10,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { backoffDelayMs, sleep } from '../backoff.ts';
 import { StorageError } from '../errors.ts';
 import { type EnrichmentMessage, toQueueMessage } from './message.ts';
 
@@ -20,13 +20,23 @@ export type QueueClient = Pick<SQSClient, 'send'>;
 /** SendMessageBatch takes at most ten entries. */
 export const MAX_BATCH_ENTRIES = 10;
 
+/** Per-call limits: the invocation's abort signal. */
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
 /** Retry settings for {@link enqueueEnrichments}. */
-export interface EnqueueOptions {
+export interface EnqueueOptions extends SendOptions {
   /** Tries per entry, the first included. Default 3. */
   maxAttempts?: number;
-  /** First wait before retrying failed entries; doubles each time. Default 200 ms. */
+  /** Cap of the first (jittered) wait before retrying failed entries; doubles each time. Default 200 ms. */
   baseDelayMs?: number;
+  /** A number in [0, 1); default `Math.random`. */
+  random?: () => number;
 }
+
+/** The longest wait between two tries of a batch. */
+const MAX_DELAY_MS = 5_000;
 
 /** What {@link enqueueEnrichments} did. */
 export interface EnqueueResult {
@@ -39,9 +49,12 @@ export async function enqueueEnrichment(
   client: QueueClient,
   queueUrl: string,
   message: EnrichmentMessage,
+  options: SendOptions = {},
 ): Promise<void> {
   try {
-    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...toQueueMessage(message) }));
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...toQueueMessage(message) }), {
+      abortSignal: options.signal,
+    });
   } catch (cause) {
     throw new StorageError('could not send the message to the enrichment queue', { cause });
   }
@@ -49,7 +62,7 @@ export async function enqueueEnrichment(
 
 /**
  * Sends `messages` in order, ten per SendMessageBatch, retrying entries SQS failed for a reason
- * of its own (not `SenderFault`) with exponential backoff. Resolves when every message was
+ * of its own (not `SenderFault`) with jittered exponential backoff. Resolves when every message was
  * accepted; throws `StorageError` naming how many were not. Safe to repeat: a FIFO queue drops
  * a repeated deduplication id within 5 minutes, and enrichment is idempotent beyond that.
  */
@@ -61,6 +74,7 @@ export async function enqueueEnrichments(
 ): Promise<EnqueueResult> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   const baseDelayMs = options.baseDelayMs ?? 200;
+  const random = options.random ?? Math.random;
   let enqueued = 0;
   const failures: BatchResultErrorEntry[] = [];
   // One batch at a time: batches sent in parallel could reorder one session's messages.
@@ -71,7 +85,7 @@ export async function enqueueEnrichments(
     for (let attempt = 1; pending.length > 0; attempt++) {
       let result: Awaited<ReturnType<typeof sendBatch>>;
       try {
-        result = await sendBatch(client, queueUrl, pending);
+        result = await sendBatch(client, queueUrl, pending, options.signal);
       } catch (cause) {
         throw new StorageError(
           `could not send to the enrichment queue after ${enqueued} of ${messages.length} messages`,
@@ -89,7 +103,16 @@ export async function enqueueEnrichments(
       }
       const retryIds = new Set(retryable.map((entry) => entry.Id));
       pending = pending.filter((entry) => retryIds.has(entry.Id));
-      await sleep(baseDelayMs * 2 ** (attempt - 1));
+      try {
+        await sleep(backoffDelayMs(attempt - 1, baseDelayMs, MAX_DELAY_MS, random), options.signal);
+      } catch (cause) {
+        throw new StorageError(
+          `stopped sending to the enrichment queue after ${enqueued} of ${messages.length} messages`,
+          {
+            cause,
+          },
+        );
+      }
     }
   }
   if (failures.length > 0) {
@@ -101,6 +124,13 @@ export async function enqueueEnrichments(
   return { enqueued };
 }
 
-function sendBatch(client: QueueClient, queueUrl: string, entries: SendMessageBatchRequestEntry[]) {
-  return client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+function sendBatch(
+  client: QueueClient,
+  queueUrl: string,
+  entries: SendMessageBatchRequestEntry[],
+  signal: AbortSignal | undefined,
+) {
+  return client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
+    abortSignal: signal,
+  });
 }

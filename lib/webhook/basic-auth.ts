@@ -4,7 +4,7 @@
  * time, so neither the content nor the length of the expected credentials leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '../errors.ts';
+import { SecretError } from '../errors.ts';
 import type { SecretProvider } from '../secrets.ts';
 import { WebhookAuthError } from './errors.ts';
 
@@ -53,7 +53,7 @@ export function credentialsMatch(provided: string, expected: string): boolean {
  * A check that resolves when `authorization` carries the expected credentials and throws
  * `WebhookAuthError` otherwise. The expected value is read once (from SSM when deployed) and
  * only its digest is kept. An expected value that is not `user:password` (surrounding
- * whitespace aside) is a `ConfigError`: nobody could ever match it.
+ * whitespace aside) is a `SecretError`: nobody could ever match it.
  */
 export function basicAuthCheck(
   expected: SecretProvider,
@@ -63,7 +63,7 @@ export function basicAuthCheck(
     if (!expectedDigest) {
       const credentials = (await expected()).trim();
       if (credentials.indexOf(':') < 1) {
-        throw new ConfigError('the webhook credentials must have the form "user:password"');
+        throw new SecretError('the webhook credentials must have the form "user:password"');
       }
       expectedDigest = digest(credentials);
     }

@@ -1,8 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deadlineFromRemaining, enrichDependenciesFromEnv } from '../../../lib/enrich/dependencies.ts';
+import { enrichDependenciesFromEnv } from '../../../lib/enrich/dependencies.ts';
 import { ConfigError } from '../../../lib/errors.ts';
 import { json, type ScriptedServer, startScriptedServer } from '../../support/scripted-server.ts';
 
@@ -35,51 +34,6 @@ function s3Factory() {
       new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
   );
 }
-
-describe('deadlineFromRemaining', () => {
-  it('keeps a 2 s reserve when 20% of the remaining time is less', () => {
-    expect(deadlineFromRemaining(5_000, 1_000_000)).toBe(1_003_000);
-    expect(deadlineFromRemaining(10_000, 1_000_000)).toBe(1_008_000);
-  });
-
-  it('keeps 20% in reserve when that is more than 2 s', () => {
-    expect(deadlineFromRemaining(30_000, 1_000_000)).toBe(1_024_000);
-    expect(deadlineFromRemaining(900_000, 0)).toBe(720_000);
-  });
-
-  it('never returns a deadline before now', () => {
-    expect(deadlineFromRemaining(2_000, 1_000_000)).toBe(1_000_000);
-    expect(deadlineFromRemaining(1_500, 1_000_000)).toBe(1_000_000);
-    expect(deadlineFromRemaining(0, 1_000_000)).toBe(1_000_000);
-    expect(deadlineFromRemaining(-500, 1_000_000)).toBe(1_000_000);
-  });
-
-  it('stays between now and now + remaining, leaving the larger of 2 s and 20% whenever it can', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 900_000 }),
-        fc.integer({ min: 0, max: 2 ** 42 }),
-        (remaining, now) => {
-          const deadline = deadlineFromRemaining(remaining, now);
-          const reserve = Math.max(2_000, remaining * 0.2);
-
-          expect(deadline).toBeGreaterThanOrEqual(now);
-          expect(deadline).toBeLessThanOrEqual(now + remaining);
-          expect(deadline).toBe(now + Math.max(0, remaining - reserve));
-        },
-      ),
-    );
-  });
-
-  it('defaults now to the current time', () => {
-    const before = Date.now();
-    const deadline = deadlineFromRemaining(60_000);
-    const after = Date.now();
-
-    expect(deadline).toBeGreaterThanOrEqual(before + 48_000);
-    expect(deadline).toBeLessThanOrEqual(after + 48_000);
-  });
-});
 
 describe('enrichDependenciesFromEnv', () => {
   let cometChat: ScriptedServer;

@@ -118,10 +118,10 @@ describe('basicAuthCheck', () => {
     await expect(check(basic('u:p'))).resolves.toBeUndefined();
   });
 
-  it('throws ConfigError for stored credentials nobody could match', async () => {
+  it('throws SecretError for stored credentials nobody could match', async () => {
     const check = basicAuthCheck(async () => 'no-colon-here');
 
-    expect((await rejectionOf(check(basic('no-colon-here:x')))).name).toBe('ConfigError');
+    expect((await rejectionOf(check(basic('no-colon-here:x')))).name).toBe('SecretError');
   });
 
   it('passes on a failure to read the credentials instead of calling it an auth failure', async () => {
