@@ -31,8 +31,5 @@ export function redactingReplacer(key: string, value: unknown): unknown {
   return value;
 }
 
-/** The shared logger (service name from POWERTOOLS_SERVICE_NAME, level from POWERTOOLS_LOG_LEVEL). */
-export const logger = new Logger({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cometchat-call-archive',
-  jsonReplacerFn: redactingReplacer,
-});
+/** The shared logger; Powertools reads its service name and level from POWERTOOLS_* variables. */
+export const logger = new Logger({ jsonReplacerFn: redactingReplacer });
