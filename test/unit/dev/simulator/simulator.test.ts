@@ -149,7 +149,10 @@ describe('startCometChatSimulator: Get Call', () => {
 
   it('serves the reference page example exactly as published, array-shaped', async () => {
     const published = JSON.parse(
-      await readFile(new URL('../../fixtures/simulator/get-call-doc-example.json', import.meta.url), 'utf8'),
+      await readFile(
+        new URL('../../../fixtures/simulator/get-call-doc-example.json', import.meta.url),
+        'utf8',
+      ),
     ) as { data: Json[] };
     const sim = await start({ calls: sampleCalls(NOW) });
 
