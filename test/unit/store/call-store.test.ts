@@ -2,15 +2,22 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION, localCredentials } from '../../../dev/local-aws.ts';
-import { callPk, STATUS_RANK } from '../../../lib/calls/types.ts';
-import { StorageError } from '../../../lib/errors.ts';
-import type { CallStore, SaveInput, StoredCall } from '../../../lib/store/call-store.ts';
-import { createCallStore } from '../../../lib/store/call-store.ts';
-import { contentHash, freshnessOf, versionOf } from '../../../lib/store/call-version.ts';
-import { type CallSpec, callRecords, newSessionId, T0 } from './call-records.ts';
+import { createDocumentClient } from '../../../lib/aws/dynamodb.ts';
+import { type CallDraft, callPk, type Participant } from '../../../lib/calls/types.ts';
+import { InvalidCallDataError, StorageError } from '../../../lib/errors.ts';
+import { itemBytes, MAX_ITEM_BYTES } from '../../../lib/store/call-limits.ts';
+import { type CallStore, createCallStore } from '../../../lib/store/call-store.ts';
+import { participantIndexItems } from '../../../lib/store/participant-index.ts';
+import { type CallSpec, callDraft, newSessionId, T0 } from './call-records.ts';
 import { type StoreTable, startStoreTable } from './store-table.ts';
 
 const TABLE = 'call-store-unit';
@@ -30,8 +37,6 @@ afterAll(async () => {
   await table?.close();
 });
 
-/** Ringing: nobody has joined, so neither entry has a device. */
-const RINGING: CallSpec = { status: 'initiated', participants: [{ uid: 'alice' }, { uid: 'bob' }] };
 /** Alice and Carol joined; Bob is still ringing. Carol has already left. */
 const ONGOING: CallSpec = {
   status: 'ongoing',
@@ -54,23 +59,8 @@ const ENDED: CallSpec = {
   ],
 };
 
-/** What load() should return right after `input` was committed at `at`. */
-function expected(input: SaveInput, at: Date): StoredCall {
-  return {
-    call: {
-      ...input.call,
-      statusRank: STATUS_RANK[input.call.status],
-      freshness: freshnessOf(input),
-      contentHash: contentHash(input),
-      enrichedAt: at.toISOString(),
-    },
-    participants: input.participants,
-    recordings: input.recordings.map((r) => ({ ...r, copiedAt: at.toISOString() })),
-  };
-}
-
-/** Every sk in the call's partition, read straight from the table (not through the store). */
-async function partitionSks(sessionId: string): Promise<string[]> {
+/** Every item in the call's partition, read straight from dynalite (not through the store). */
+async function partition(sessionId: string): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await client.send(
     new QueryCommand({
       TableName: TABLE,
@@ -79,386 +69,388 @@ async function partitionSks(sessionId: string): Promise<string[]> {
       ConsistentRead: true,
     }),
   );
-  return Items.map((item) => String(item.sk));
+  return Items;
 }
 
-function sks(input: { participants: { sk: string }[] }): string[] {
-  return input.participants.map((p) => p.sk);
+/** Asserts the partition holds exactly the call item and the index items derived from it. */
+async function expectConsistent(sessionId: string): Promise<CallDraft> {
+  const items = await partition(sessionId);
+  const call = items.find((i) => i.sk === 'CALL') as unknown as CallDraft;
+  expect(call).toBeDefined();
+  const index = items.filter((i) => i.sk !== 'CALL');
+  expect(index.sort((a, b) => String(a.sk).localeCompare(String(b.sk)))).toEqual(
+    participantIndexItems(call).sort((a, b) => a.sk.localeCompare(b.sk)),
+  );
+  return call;
 }
 
-/** The writes a store sends while `act` runs. */
-async function writesDuring(target: CallStore, act: () => Promise<unknown>): Promise<number> {
-  const before = target.requestCount.writes;
-  await act();
-  return target.requestCount.writes - before;
-}
+const rids = (call: { recordings: { rid: string }[] }) => call.recordings.map((r) => r.rid);
 
 describe('createCallStore', () => {
   describe('save and load', () => {
-    it('creates a call and loads exactly the records it saved', async () => {
+    it('commits a call with one PutItem, then writes its index, and loads it back whole', async () => {
       const sessionId = newSessionId();
-      const input = callRecords(sessionId, {
-        ...ENDED,
-        recordings: [{ rid: 'r1', startTime: T0 + 6, endTime: T0 + 60 }],
-      });
+      const draft = callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r1', startTime: T0 + 6 }] });
 
-      const writes = await writesDuring(store, async () => {
-        const { outcome, stored } = await store.save(input, { previous: undefined, now: NOW });
-        expect(outcome).toBe('created');
-        expect(stored).toEqual(expected(input, NOW));
-      });
+      table.proxy.reset();
+      const { outcome, call } = await store.save(draft, { previous: undefined, now: NOW });
       const loaded = await store.load(sessionId);
 
-      expect(loaded).toEqual(expected(input, NOW));
-      expect(writes).toBe(input.participants.length + input.recordings.length + 1);
+      expect(outcome).toBe('created');
+      expect(call).toEqual({ ...draft, enrichedAt: NOW.toISOString(), revision: 1 });
+      expect(loaded?.call).toEqual(call);
+      expect(loaded?.index).toEqual(participantIndexItems(draft));
+      expect(table.proxy.count('PutItem')).toBe(1);
+      expect(table.proxy.count('BatchWriteItem')).toBe(1);
+      await expectConsistent(sessionId);
     });
 
-    it('returns undefined for a call it has never stored', async () => {
-      const reads = store.requestCount.reads;
+    it('returns undefined for a call it has never stored, with one Query', async () => {
+      table.proxy.reset();
 
       const loaded = await store.load(newSessionId());
 
       expect(loaded).toBeUndefined();
-      expect(store.requestCount.reads - reads).toBe(1);
+      expect([...table.proxy.counts.entries()]).toEqual([['Query', 1]]);
     });
 
-    it('writes nothing when the same call is saved again, whatever the write times', async () => {
+    it('writes nothing, counted at the wire, when the same call is saved again later', async () => {
       const sessionId = newSessionId();
-      const input = callRecords(sessionId, {
-        ...ENDED,
-        recordings: [{ rid: 'r1', startTime: T0 + 6, endTime: T0 + 60 }],
-      });
-      await store.save(input, { previous: undefined, now: NOW });
+      const draft = callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r1' }] });
+      await store.save(draft, { previous: undefined, now: NOW });
       const previous = await store.load(sessionId);
-      const again = callRecords(sessionId, {
-        ...ENDED,
-        recordings: [{ rid: 'r1', startTime: T0 + 6, endTime: T0 + 60, copiedAt: LATER.toISOString() }],
-      });
-      const requests = { ...store.requestCount };
 
-      const { outcome, stored } = await store.save(again, { previous, now: LATER });
+      let outcome: string | undefined;
+      const writes = await table.writesDuring(async () => {
+        ({ outcome } = await store.save(draft, { previous, now: LATER }));
+      });
 
       expect(outcome).toBe('unchanged');
-      expect(store.requestCount).toEqual(requests);
-      expect(stored).toEqual(expected(input, NOW));
-      expect(await store.load(sessionId)).toEqual(expected(input, NOW));
+      expect(writes).toBe(0);
+      expect((await store.load(sessionId))?.call.enrichedAt).toBe(NOW.toISOString());
     });
 
-    it('refuses records that belong to another call', async () => {
-      const input = callRecords(newSessionId(), ENDED);
-      const stray = callRecords(newSessionId(), ENDED).participants[0];
-      if (!stray) throw new Error('fixture has no participants');
-
-      const saving = store.save(
-        { ...input, participants: [...input.participants, stray] },
-        { previous: undefined },
+    it('ignores items of other features in the partition', async () => {
+      const sessionId = newSessionId();
+      await store.save(callDraft(sessionId, ENDED), { previous: undefined });
+      await client.send(
+        new PutCommand({ TableName: TABLE, Item: { pk: callPk(sessionId), sk: 'UPLOAD#r1', part: 1 } }),
       );
 
-      await expect(saving).rejects.toThrow(TypeError);
-      expect(await partitionSks(input.call.sessionId)).toEqual([]);
+      const loaded = await store.load(sessionId);
+      const writes = await table.writesDuring(() =>
+        store.save(callDraft(sessionId, ENDED), { previous: loaded }),
+      );
+
+      expect(loaded?.index.map((i) => i.sk)).not.toContain('UPLOAD#r1');
+      expect(writes).toBe(0);
+      expect((await partition(sessionId)).map((i) => i.sk)).toContain('UPLOAD#r1');
     });
   });
 
   describe('versions', () => {
-    it('moves an ongoing call to ended, writing only what changed and deleting the dropped entry', async () => {
+    it('moves an ongoing call to ended and brings the index in line, deleting the dropped entry', async () => {
       const sessionId = newSessionId();
-      const ongoing = callRecords(sessionId, ONGOING);
-      const ended = callRecords(sessionId, ENDED);
-      await store.save(ongoing, { previous: undefined, now: NOW });
+      await store.save(callDraft(sessionId, ONGOING), { previous: undefined, now: NOW });
       const previous = await store.load(sessionId);
 
-      let outcome: string | undefined;
-      const writes = await writesDuring(store, async () => {
-        ({ outcome } = await store.save(ended, { previous, now: LATER }));
-      });
+      const { outcome, call } = await store.save(callDraft(sessionId, ENDED), { previous, now: LATER });
 
       expect(outcome).toBe('updated');
-      expect(await store.load(sessionId)).toEqual(expected(ended, LATER));
-      expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
-      // alice (left), bob#b1 (new), the call item, and the delete of bob#-; carol is unchanged.
-      expect(writes).toBe(4);
+      expect(call).toMatchObject({ status: 'ended', revision: 2, enrichedAt: LATER.toISOString() });
+      const stored = await expectConsistent(sessionId);
+      expect(stored.participants.map((p) => p.deviceId)).toEqual(['a1', 'b1', 'c1']);
     });
 
-    it('takes a response with the same status and a later time', async () => {
+    it('keeps the ended call when an older-looking response arrives later, but adds the recording it names', async () => {
       const sessionId = newSessionId();
-      const early = callRecords(sessionId, ONGOING);
-      const later = callRecords(sessionId, {
-        ...ONGOING,
-        participants: [...ONGOING.participants, { uid: 'dave', deviceId: 'd1', joinedAt: T0 + 40 }],
-      });
-      await store.save(early, { previous: undefined, now: NOW });
-
-      const { outcome } = await store.save(later, { previous: await store.load(sessionId), now: LATER });
-
-      expect(outcome).toBe('updated');
-      expect(await store.load(sessionId)).toEqual(expected(later, LATER));
-    });
-
-    it('ignores an ongoing response that arrives after the ended one, participants included', async () => {
-      const sessionId = newSessionId();
-      const ended = callRecords(sessionId, ENDED);
-      await store.save(ended, { previous: undefined, now: NOW });
-      const previous = await store.load(sessionId);
-
-      let result: { outcome: string; stored: StoredCall } | undefined;
-      const writes = await writesDuring(store, async () => {
-        result = await store.save(callRecords(sessionId, ONGOING), { previous, now: LATER });
-      });
-
-      expect(result?.outcome).toBe('stale');
-      expect(result?.stored).toEqual(expected(ended, NOW));
-      expect(writes).toBe(0);
-      expect(await store.load(sessionId)).toEqual(expected(ended, NOW));
-      expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
-    });
-
-    it('ignores an older response even when the caller did not load first, and removes what it wrote', async () => {
-      const sessionId = newSessionId();
-      const ended = callRecords(sessionId, ENDED);
-      await store.save(ended, { previous: undefined, now: NOW });
-
-      const { outcome, stored } = await store.save(callRecords(sessionId, ONGOING), {
+      await store.save(callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r1' }] }), {
         previous: undefined,
-        now: LATER,
       });
+      const previous = await store.load(sessionId);
 
-      expect(outcome).toBe('stale');
-      expect(stored).toEqual(expected(ended, NOW));
-      expect(await store.load(sessionId)).toEqual(expected(ended, NOW));
-      // The stale run wrote bob's ringing entry before its commit failed; it must not linger.
-      expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
-    });
-
-    it('prefers the response that lists a recording over one fetched before the recording existed', async () => {
-      const sessionId = newSessionId();
-      const bare = callRecords(sessionId, ENDED);
-      const recorded = callRecords(sessionId, {
-        ...ENDED,
-        recordings: [{ rid: 'r1', startTime: T0 + 6, endTime: T0 + 60 }],
-      });
-      expect(freshnessOf(recorded)).toBe(freshnessOf(bare));
-      await store.save(bare, { previous: undefined, now: NOW });
-
-      const first = await store.save(recorded, { previous: await store.load(sessionId), now: LATER });
-      const second = await store.save(bare, { previous: await store.load(sessionId), now: LATER });
-
-      expect(first.outcome).toBe('updated');
-      expect(second.outcome).toBe('stale');
-      expect(await store.load(sessionId)).toEqual(expected(recorded, LATER));
-    });
-
-    it('keeps a stored recording that a later response leaves out, and its first copiedAt', async () => {
-      const sessionId = newSessionId();
-      const r1 = { rid: 'r1', startTime: T0 + 6, endTime: T0 + 30 };
-      const r2 = { rid: 'r2', startTime: T0 + 31, endTime: T0 + 60 };
-      const first = callRecords(sessionId, { ...ENDED, recordings: [r1] });
-      const second = callRecords(sessionId, { ...ENDED, recordings: [r1, r2] });
-      const third = callRecords(sessionId, { ...ENDED, recordings: [r2], recordingCount: 2 });
-      await store.save(first, { previous: undefined, now: NOW });
-      await store.save(second, { previous: await store.load(sessionId), now: LATER });
-
-      const { outcome } = await store.save(third, { previous: await store.load(sessionId), now: LATER });
-      const loaded = await store.load(sessionId);
+      const { outcome, call } = await store.save(
+        callDraft(sessionId, { ...ONGOING, recordings: [{ rid: 'r2', startTime: T0 + 7 }] }),
+        { previous },
+      );
 
       expect(outcome).toBe('updated');
-      expect(loaded?.recordings.map((r) => [r.rid, r.copiedAt])).toEqual([
-        ['r1', NOW.toISOString()],
-        ['r2', LATER.toISOString()],
-      ]);
-      expect(loaded?.call.contentHash).toBe(contentHash(third));
+      expect(call.status).toBe('ended');
+      expect(call.endedAt).toBe(T0 + 65);
+      expect(call.participants).toEqual(ENDED.participants);
+      expect(rids(call)).toEqual(['r1', 'r2']);
+      expect(rids(await expectConsistent(sessionId))).toEqual(['r1', 'r2']);
     });
 
-    it('plans against the stored call when the caller passes an out-of-date previous', async () => {
+    it('keeps a stored recording, and its first copiedAt, that a later response leaves out', async () => {
       const sessionId = newSessionId();
-      const alice = (totalAudioMinutes: number) => ({
-        uid: 'alice',
-        deviceId: 'a1',
-        joinedAt: T0 + 5,
-        totalAudioMinutes,
+      const first = '2023-11-14T23:00:00.000Z';
+      await store.save(callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r1', copiedAt: first }] }), {
+        previous: undefined,
       });
-      const v0 = callRecords(sessionId, { status: 'ongoing', startedAt: T0 + 5, participants: [alice(1)] });
-      const v1 = callRecords(sessionId, {
-        status: 'ongoing',
-        startedAt: T0 + 5,
-        participants: [alice(2), { uid: 'erin', deviceId: 'e1', joinedAt: T0 + 20 }],
-      });
-      // Newer than both, with Alice's entry as v0 had it: planned against v0 it would look unchanged.
-      const v2 = callRecords(sessionId, {
-        status: 'ended',
-        startedAt: T0 + 5,
-        endedAt: T0 + 90,
-        participants: [alice(1)],
-      });
-      await store.save(v0, { previous: undefined, now: NOW });
-      const outdated = await store.load(sessionId);
-      await store.save(v1, { previous: outdated, now: NOW });
+      const previous = await store.load(sessionId);
 
-      const { outcome } = await store.save(v2, { previous: outdated, now: LATER });
+      const { call } = await store.save(
+        callDraft(sessionId, { ...ENDED, endedAt: T0 + 70, recordings: [{ rid: 'r2' }] }),
+        { previous },
+      );
+
+      expect(rids(call)).toEqual(['r1', 'r2']);
+      expect(call.recordings[0]?.copiedAt).toBe(first);
+      expect(call.endedAt).toBe(T0 + 70);
+    });
+
+    it('merges into the stored call when the caller passes an out-of-date previous', async () => {
+      const sessionId = newSessionId();
+      await store.save(callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r1' }] }), {
+        previous: undefined,
+      });
+
+      const { outcome, call } = await store.save(
+        callDraft(sessionId, { ...ENDED, recordings: [{ rid: 'r2' }] }),
+        { previous: undefined },
+      );
 
       expect(outcome).toBe('updated');
-      expect(await store.load(sessionId)).toEqual(expected(v2, LATER));
-      expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(v2)].sort());
+      expect(call.revision).toBe(2);
+      expect(rids(call)).toEqual(['r1', 'r2']);
     });
   });
 
   describe('concurrency', () => {
-    const versions: CallSpec[] = [RINGING, ONGOING, ENDED];
-    const orders = [
-      [0, 1, 2],
-      [0, 2, 1],
-      [1, 0, 2],
-      [1, 2, 0],
-      [2, 0, 1],
-      [2, 1, 0],
-    ];
+    it('keeps every recording when runs of the same call save at once', async () => {
+      const sessionId = newSessionId();
+      await store.save(callDraft(sessionId, ONGOING), { previous: undefined });
+      const previous = await store.load(sessionId);
+      const runs = ['r1', 'r2', 'r3', 'r4'].map((rid, i) =>
+        callDraft(sessionId, { ...(i % 2 ? ENDED : ONGOING), recordings: [{ rid }] }),
+      );
 
-    it('ends with the newest version and exactly its participants, in every order of concurrent saves', async () => {
-      for (let round = 0; round < 3; round += 1) {
-        for (const order of orders) {
-          const sessionId = newSessionId();
-          const ended = callRecords(sessionId, ENDED);
-          // Separate stores, as separate Lambda containers would have.
-          const saves = order.map((i) =>
-            createCallStore({ tableName: TABLE, client }).save(
-              callRecords(sessionId, versions[i] as CallSpec),
-              {
-                previous: undefined,
-                now: NOW,
-              },
-            ),
-          );
+      const outcomes = await Promise.all(runs.map((draft) => store.save(draft, { previous })));
 
-          const outcomes = (await Promise.all(saves)).map((r) => r.outcome);
-          const loaded = await store.load(sessionId);
-
-          expect(outcomes.filter((o) => o === 'created')).toHaveLength(1);
-          expect(loaded?.call).toMatchObject(ended.call);
-          expect(loaded?.participants).toEqual(ended.participants);
-          expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
-        }
-      }
+      expect(outcomes.map((o) => o.outcome)).toEqual(['updated', 'updated', 'updated', 'updated']);
+      const stored = await expectConsistent(sessionId);
+      expect(rids(stored)).toEqual(['r1', 'r2', 'r3', 'r4']);
+      expect(stored.status).toBe('ended');
+      expect(stored.participants).toEqual(ENDED.participants);
+      expect((await store.load(sessionId))?.call.revision).toBe(5);
     });
 
-    it('ends with the newer version when two runs start from the same stored call', async () => {
-      for (let round = 0; round < 5; round += 1) {
-        for (const [first, second] of [
-          [ONGOING, ENDED],
-          [ENDED, ONGOING],
-        ] as const) {
-          const sessionId = newSessionId();
-          const ended = callRecords(sessionId, ENDED);
-          await store.save(callRecords(sessionId, RINGING), { previous: undefined, now: NOW });
-          const previous = await store.load(sessionId);
+    it('keeps both recordings when two first runs of a call race to create it', async () => {
+      const sessionId = newSessionId();
 
-          await Promise.all([
-            createCallStore({ tableName: TABLE, client }).save(callRecords(sessionId, first), { previous }),
-            createCallStore({ tableName: TABLE, client }).save(callRecords(sessionId, second), { previous }),
-          ]);
-          const loaded = await store.load(sessionId);
+      const [a, b] = await Promise.all(
+        ['r1', 'r2'].map((rid) =>
+          store.save(callDraft(sessionId, { ...ENDED, recordings: [{ rid }] }), { previous: undefined }),
+        ),
+      );
 
-          expect(loaded?.call).toMatchObject(ended.call);
-          expect(loaded?.participants).toEqual(ended.participants);
-          expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
-        }
-      }
+      expect([a?.outcome, b?.outcome].sort()).toEqual(['created', 'updated']);
+      expect(rids(await expectConsistent(sessionId))).toEqual(['r1', 'r2']);
     });
 
-    it('never shows a reader a call item without exactly its participants while a newer version is written', async () => {
-      const byStatus = new Map<string, string[]>();
-      let observations = 0;
-      for (let round = 0; round < 5; round += 1) {
-        const sessionId = newSessionId();
-        const ongoing = callRecords(sessionId, ONGOING);
-        const ended = callRecords(sessionId, ENDED);
-        byStatus.set('ongoing', sks(ongoing));
-        byStatus.set('ended', sks(ended));
-        await store.save(ongoing, { previous: undefined });
-        const previous = await store.load(sessionId);
-        let done = false;
-        const reader = async () => {
-          const seen: StoredCall[] = [];
-          const own = createCallStore({ tableName: TABLE, client });
-          while (!done) {
-            const loaded = await own.load(sessionId);
-            if (loaded) seen.push(loaded);
+    it('fails with a StorageError after losing the race too many times', async () => {
+      const sessionId = newSessionId();
+      await store.save(callDraft(sessionId, ONGOING), { previous: undefined });
+      // A client that moves the stored revision on before every conditional put, as a busy rival would.
+      const rival: DynamoDBDocumentClient = {
+        send: async (command: unknown, options?: unknown) => {
+          if (command instanceof PutCommand && command.input.ConditionExpression?.startsWith('revision')) {
+            const current = (await store.load(sessionId))?.call;
+            await client.send(
+              new PutCommand({
+                TableName: TABLE,
+                Item: { ...current, revision: (current?.revision ?? 0) + 1 },
+              }),
+            );
           }
-          return seen;
-        };
-        const readers = [reader(), reader(), reader()];
+          return table.counted.send(command as never, options as never);
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const losing = createCallStore({ tableName: TABLE, client: rival });
+      const previous = await losing.load(sessionId);
 
-        await store.save(ended, { previous });
-        done = true;
-        const seen = (await Promise.all(readers)).flat();
+      const failure = await losing.save(callDraft(sessionId, ENDED), { previous }).catch((e: unknown) => e);
 
-        for (const loaded of seen) {
-          expect(loaded.participants.map((p) => p.sk)).toEqual(byStatus.get(loaded.call.status));
-          expect(loaded.participants).toHaveLength(loaded.call.totalParticipants ?? -1);
-        }
-        observations += seen.length;
-      }
-      expect(observations).toBeGreaterThanOrEqual(15);
+      expect(failure).toBeInstanceOf(StorageError);
+      expect((failure as Error).message).toMatch(/committed first 5 times/);
     });
   });
 
-  describe('repair', () => {
-    it('loads what is there when the call item names a participant that is missing, and the next save restores it', async () => {
+  describe('index repair', () => {
+    it('repairs on the next run an index a crash between commit and index writes left undone', async () => {
       const sessionId = newSessionId();
-      const ended = callRecords(sessionId, ENDED);
-      await store.save(ended, { previous: undefined, now: NOW });
-      const [gone] = sks(ended);
-      await client.send(new DeleteCommand({ TableName: TABLE, Key: { pk: callPk(sessionId), sk: gone } }));
-      const reads = store.requestCount.reads;
+      await store.save(callDraft(sessionId, ONGOING), { previous: undefined });
+      const crashing = createCallStore({
+        tableName: TABLE,
+        client: {
+          send: (command: unknown, options?: unknown) =>
+            command instanceof BatchWriteCommand
+              ? Promise.reject(new Error('the process died here'))
+              : table.counted.send(command as never, options as never),
+        } as unknown as DynamoDBDocumentClient,
+      });
+      const ended = callDraft(sessionId, ENDED);
 
-      const damaged = await store.load(sessionId);
-      const { outcome } = await store.save(ended, { previous: damaged, now: LATER });
+      const crash = await crashing
+        .save(ended, { previous: await crashing.load(sessionId) })
+        .catch((e: unknown) => e);
+      const committed = await partition(sessionId);
+      const { outcome } = await store.save(ended, { previous: await store.load(sessionId) });
+      const again = await table.writesDuring(async () =>
+        store.save(ended, { previous: await store.load(sessionId) }),
+      );
 
-      expect(store.requestCount.reads - reads).toBe(3);
-      expect(sks(damaged ?? { participants: [] })).toEqual(sks(ended).slice(1));
-      expect(outcome).toBe('updated');
-      expect(await store.load(sessionId)).toEqual(expected(ended, LATER));
+      expect(crash).toBeInstanceOf(StorageError);
+      expect(committed.find((i) => i.sk === 'CALL')).toMatchObject({ status: 'ended', revision: 2 });
+      expect(committed.map((i) => i.sk)).toContain('PARTICIPANT#bob#-');
+      expect(outcome).toBe('unchanged');
+      await expectConsistent(sessionId);
+      expect(again).toBe(0);
     });
 
-    it('hides a participant item the call item does not name, and deletes it once it is older', async () => {
+    it('deletes an index item the call no longer names and rewrites one that differs', async () => {
       const sessionId = newSessionId();
-      const ended = callRecords(sessionId, ENDED);
-      await store.save(ended, { previous: undefined, now: NOW });
-      const leftover = callRecords(sessionId, ONGOING).participants.find((p) => p.uid === 'bob');
+      await store.save(callDraft(sessionId, ENDED), { previous: undefined });
+      const pk = callPk(sessionId);
+      await client.send(
+        new PutCommand({ TableName: TABLE, Item: { pk, sk: 'PARTICIPANT#mallory#-', uid: 'x' } }),
+      );
+      await client.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk: 'PARTICIPANT#alice#a1' } }));
       await client.send(
         new PutCommand({
           TableName: TABLE,
-          Item: { ...leftover, version: versionOf(callRecords(sessionId, ONGOING)) },
+          Item: { pk, sk: 'PARTICIPANT#bob#b1', uid: 'bob', name: 'stale' },
         }),
       );
 
-      const loaded = await store.load(sessionId);
-      const { outcome } = await store.save(ended, { previous: loaded, now: LATER });
+      await store.save(callDraft(sessionId, ENDED), { previous: await store.load(sessionId) });
 
-      expect(loaded).toEqual(expected(ended, NOW));
-      expect(outcome).toBe('unchanged');
-      expect(await partitionSks(sessionId)).toEqual(['CALL', ...sks(ended)].sort());
+      await expectConsistent(sessionId);
     });
   });
 
-  it('saves and loads a call with 50 participants', async () => {
-    const sessionId = newSessionId();
-    const participants = Array.from({ length: 50 }, (_, i) => ({
-      uid: `user${String(i).padStart(2, '0')}`,
-      deviceId: `d${i}`,
-      joinedAt: T0 + 5 + i,
-    }));
-    const ongoing = callRecords(sessionId, { status: 'ongoing', startedAt: T0 + 5, participants });
-    const ended = callRecords(sessionId, {
-      status: 'ended',
-      startedAt: T0 + 5,
-      endedAt: T0 + 600,
-      participants: participants.map((p) => ({ ...p, leftAt: T0 + 600 })),
+  describe('limits', () => {
+    const manyParticipants = (count: number, uid: (i: number) => string): Participant[] =>
+      Array.from({ length: count }, (_, i) => ({
+        uid: uid(i),
+        name: `Participant ${i}`,
+        avatar: `https://assets.example.com/avatars/${i}.png`,
+        deviceId: `device-${i % 3}-8a1b2c3d-4e5f-4061-8273-9a8b7c6d5e4f`,
+        state: 'ended',
+        isJoined: false,
+        joinedAt: T0 + i,
+        leftAt: T0 + 3600,
+        durationSeconds: 3600 - i,
+        totalAudioMinutes: 59.5,
+        totalVideoMinutes: 59.5,
+      }));
+
+    it('stores a call with 200 participant entries and 20 recordings, and its whole index', async () => {
+      const sessionId = newSessionId();
+      const draft = callDraft(sessionId, {
+        status: 'ended',
+        startedAt: T0,
+        endedAt: T0 + 3600,
+        participants: manyParticipants(200, (i) => `cometchat-uid-${i % 50}`),
+        recordings: Array.from({ length: 20 }, (_, i) => ({
+          rid: `rec-${i}`,
+          startTime: T0 + i,
+          endTime: T0 + 3600,
+        })),
+      });
+
+      const { outcome } = await store.save(draft, { previous: undefined });
+
+      expect(outcome).toBe('created');
+      const stored = await expectConsistent(sessionId);
+      expect(stored.participants).toHaveLength(200);
+      expect(stored.recordings).toHaveLength(20);
     });
 
-    const created = await store.save(ongoing, { previous: undefined, now: NOW });
-    const updated = await store.save(ended, { previous: await store.load(sessionId), now: LATER });
+    it('stores a call of 1,000 participants with 250-byte ids whole, or refuses it before writing anything', async () => {
+      const sessionId = newSessionId();
+      const draft = callDraft(sessionId, {
+        status: 'ended',
+        participants: manyParticipants(1000, (i) => `${i}`.padStart(250, 'u')),
+      });
 
-    expect([created.outcome, updated.outcome]).toEqual(['created', 'updated']);
-    expect(await store.load(sessionId)).toEqual(expected(ended, LATER));
+      let failure: unknown;
+      const writes = await table.writesDuring(() =>
+        store.save(draft, { previous: undefined }).catch((e: unknown) => {
+          failure = e;
+        }),
+      );
+
+      if (failure === undefined) {
+        expect((await expectConsistent(sessionId)).participants).toEqual(draft.participants);
+      } else {
+        expect(failure).toBeInstanceOf(InvalidCallDataError);
+        expect((failure as InvalidCallDataError).retryable).toBe(false);
+        expect((failure as Error).message).toMatch(/400 KB item limit/);
+        expect(writes).toBe(0);
+        expect(await partition(sessionId)).toEqual([]);
+      }
+    });
+
+    it('refuses a call item over 400 KB before writing anything, and stores one just under it', async () => {
+      const sessionId = newSessionId();
+      const base = callDraft(sessionId, { status: 'ended', participants: [{ uid: 'alice' }] });
+      const padded = (bytes: number): CallDraft => ({
+        ...base,
+        participants: [{ uid: 'alice', name: 'n'.repeat(bytes) }],
+      });
+      const room =
+        MAX_ITEM_BYTES - itemBytes({ ...padded(0), enrichedAt: NOW.toISOString(), revision: 1e15 });
+
+      const writes = await table.writesDuring(async () => {
+        const failure = await store.save(padded(room + 1), { previous: undefined }).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(InvalidCallDataError);
+        expect((failure as Error).message).toMatch(/400 KB item limit/);
+      });
+      const { outcome } = await store.save(padded(room), { previous: undefined });
+
+      expect(writes).toBe(0);
+      expect(outcome).toBe('created');
+    });
+
+    it('stores ids of any length or character in index keys, shortened within 1,024 bytes', async () => {
+      const sessionId = newSessionId();
+      const odd = ['#'.repeat(256), 'ünï/~%', 'ü'.repeat(600), 'a#b'];
+      const draft = callDraft(sessionId, {
+        status: 'ended',
+        participants: odd.map((uid) => ({ uid, deviceId: uid })),
+      });
+
+      await store.save(draft, { previous: undefined });
+
+      const items = (await expectConsistent(sessionId)).participants;
+      expect(items.map((p) => p.uid).sort()).toEqual([...odd].sort());
+      for (const item of await partition(sessionId))
+        expect(Buffer.byteLength(String(item.sk))).toBeLessThan(1024);
+      const byUser = await client.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: 'byUser',
+          KeyConditionExpression: 'gsi1pk = :u',
+          ExpressionAttributeValues: { ':u': `USER#${'ü'.repeat(600)}` },
+        }),
+      );
+      expect(byUser.Items?.map((i) => i.sessionId)).toEqual([sessionId]);
+    });
+
+    it('refuses, naming the index key limit, a uid too long for byUser, before writing anything', async () => {
+      const sessionId = newSessionId();
+      const draft = callDraft(sessionId, { status: 'ended', participants: [{ uid: 'x'.repeat(2100) }] });
+
+      const writes = await table.writesDuring(async () => {
+        const failure = await store.save(draft, { previous: undefined }).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(InvalidCallDataError);
+        expect((failure as Error).message).toMatch(/byUser partition key.*2048-byte key limit/);
+      });
+
+      expect(writes).toBe(0);
+    });
   });
 
   describe('indexes', () => {
@@ -472,10 +464,10 @@ describe('createCallStore', () => {
         endedAt: at + 60,
         participants: [{ uid, deviceId: 'x', joinedAt: at + 1, leftAt: at + 60 }],
       });
-      const late = callRecords(newSessionId(), spec(day + 7200));
-      const early = callRecords(newSessionId(), spec(day + 60));
-      const nextDay = callRecords(newSessionId(), spec(day + 86_400 + 60));
-      for (const input of [late, early, nextDay]) await store.save(input, { previous: undefined });
+      const late = callDraft(newSessionId(), spec(day + 7200));
+      const early = callDraft(newSessionId(), spec(day + 60));
+      const nextDay = callDraft(newSessionId(), spec(day + 86_400 + 60));
+      for (const draft of [late, early, nextDay]) await store.save(draft, { previous: undefined });
 
       const byUser = await client.send(
         new QueryCommand({
@@ -495,10 +487,10 @@ describe('createCallStore', () => {
       );
 
       expect(byUser.Items?.map((i) => [i.entity, i.sessionId])).toEqual(
-        [early, late, nextDay].map((c) => ['participant', c.call.sessionId]),
+        [early, late, nextDay].map((c) => ['participant', c.sessionId]),
       );
       expect(byDay.Items?.map((i) => [i.entity, i.sessionId, i.status])).toEqual(
-        [early, late].map((c) => ['call', c.call.sessionId, 'ended']),
+        [early, late].map((c) => ['call', c.sessionId, 'ended']),
       );
     });
   });
@@ -547,20 +539,20 @@ describe('createCallStore', () => {
         credentials: localCredentials(),
         maxAttempts: 1,
       });
-      const broken = createCallStore({ tableName: TABLE, client: DynamoDBDocumentClient.from(closed) });
-      const input = callRecords(newSessionId(), ENDED);
+      const broken = createCallStore({ tableName: TABLE, client: createDocumentClient(closed) });
+      const draft = callDraft(newSessionId(), ENDED);
 
       const failures = await Promise.all([
-        broken.load(input.call.sessionId).catch((e: unknown) => e),
-        broken.save(input, { previous: undefined }).catch((e: unknown) => e),
+        broken.load(draft.sessionId).catch((e: unknown) => e),
+        broken.save(draft, { previous: undefined }).catch((e: unknown) => e),
         broken.putCheckpoint('x', 1).catch((e: unknown) => e),
         broken.getCheckpoint('x').catch((e: unknown) => e),
+        broken.getSummaries(['x']).catch((e: unknown) => e),
       ]);
       closed.destroy();
 
       for (const failure of failures) {
         expect(failure).toBeInstanceOf(StorageError);
-        expect((failure as StorageError).name).toBe('StorageError');
         expect((failure as StorageError).retryable).toBe(true);
         expect((failure as StorageError).cause).toBeInstanceOf(Error);
       }
@@ -573,6 +565,21 @@ describe('createCallStore', () => {
 
       expect(failure).toBeInstanceOf(StorageError);
       expect((failure as StorageError).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+    });
+
+    it('sends no request once the signal has aborted', async () => {
+      const sessionId = newSessionId();
+      const signal = AbortSignal.abort();
+      table.proxy.reset();
+
+      const failures = await Promise.all([
+        store.load(sessionId, { signal }).catch((e: unknown) => e),
+        store.save(callDraft(sessionId, ENDED), { previous: undefined, signal }).catch((e: unknown) => e),
+        store.getSummaries([sessionId], { signal }).catch((e: unknown) => e),
+      ]);
+
+      for (const failure of failures) expect(failure).toBeInstanceOf(StorageError);
+      expect(table.proxy.counts.size).toBe(0);
     });
   });
 });

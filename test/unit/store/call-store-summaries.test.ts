@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallStatus } from '../../../lib/calls/types.ts';
 import { StorageError } from '../../../lib/errors.ts';
 import { type CallStore, createCallStore } from '../../../lib/store/call-store.ts';
-import { callRecords, newSessionId } from './call-records.ts';
+import { callDraft, newSessionId } from './call-records.ts';
 import { type StoreTable, startStoreTable } from './store-table.ts';
 
-const TABLE = 'call-store-statuses';
+const TABLE = 'call-store-summaries';
 
 let table: StoreTable;
 let client: DynamoDBDocumentClient;
@@ -26,9 +26,14 @@ async function saveCalls(statuses: readonly CallStatus[]): Promise<string[]> {
   const ids = statuses.map(() => newSessionId());
   await Promise.all(
     ids.map((id, i) =>
-      store.save(callRecords(id, { status: statuses[i] as CallStatus, participants: [{ uid: 'alice' }] }), {
-        previous: undefined,
-      }),
+      store.save(
+        callDraft(id, {
+          status: statuses[i] as CallStatus,
+          participants: [{ uid: 'alice' }],
+          recordings: Array.from({ length: i % 3 }, (_, r) => ({ rid: `r${r}` })),
+        }),
+        { previous: undefined },
+      ),
     ),
   );
   return ids;
@@ -60,21 +65,36 @@ function throttlingClient(
   return { client: { send } as unknown as DynamoDBDocumentClient, requests };
 }
 
-describe('createCallStore().getStatuses', () => {
-  it('returns the stored status of each stored call and leaves unknown calls out', async () => {
+describe('createCallStore().getSummaries', () => {
+  it('returns the status and file counts of each stored call and leaves unknown calls out', async () => {
     const ids = await saveCalls(['ended', 'ongoing', 'initiated', 'cancelled']);
     const unknown = newSessionId();
 
-    const statuses = await store.getStatuses([...ids, unknown]);
+    const summaries = await store.getSummaries([...ids, unknown]);
 
-    expect(statuses).toEqual(
+    expect(summaries).toEqual(
       new Map([
-        [ids[0], 'ended'],
-        [ids[1], 'ongoing'],
-        [ids[2], 'initiated'],
-        [ids[3], 'cancelled'],
+        [ids[0], { status: 'ended', recordings: 0, transcripts: 0 }],
+        [ids[1], { status: 'ongoing', recordings: 1, transcripts: 0 }],
+        [ids[2], { status: 'initiated', recordings: 2, transcripts: 0 }],
+        [ids[3], { status: 'cancelled', recordings: 0, transcripts: 0 }],
       ]),
     );
+  });
+
+  it('asks with a projection, so participants are not sent back', async () => {
+    const ids = await saveCalls(['ended']);
+    const seen: unknown[] = [];
+    const spying = {
+      send: (command: BatchGetCommand) => {
+        seen.push(command.input.RequestItems?.[TABLE]?.ProjectionExpression);
+        return client.send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    await createCallStore({ tableName: TABLE, client: spying }).getSummaries(ids);
+
+    expect(seen).toEqual(['sessionId, #status, recordings, transcripts']);
   });
 
   it('asks in chunks of 100 keys and sends a repeated id only once, over 250 ids', async () => {
@@ -83,7 +103,7 @@ describe('createCallStore().getStatuses', () => {
     const counting = throttlingClient(0);
     const counted = createCallStore({ tableName: TABLE, client: counting.client });
 
-    const statuses = await counted.getStatuses(ids);
+    const statuses = await counted.getSummaries(ids);
 
     expect(counting.requests).toEqual([100, 100, 50]);
     expect(statuses.size).toBe(120);
@@ -95,7 +115,7 @@ describe('createCallStore().getStatuses', () => {
     const throttling = throttlingClient(2);
     const throttled = createCallStore({ tableName: TABLE, client: throttling.client });
 
-    const statuses = await throttled.getStatuses(ids);
+    const statuses = await throttled.getSummaries(ids);
 
     expect(throttling.requests).toEqual([6, 3, 1]);
     expect(statuses.size).toBe(6);
@@ -105,13 +125,13 @@ describe('createCallStore().getStatuses', () => {
     const ids = await saveCalls(['ended', 'ended']);
     const throttled = createCallStore({ tableName: TABLE, client: throttlingClient(100, 'none').client });
 
-    await expect(throttled.getStatuses(ids)).rejects.toBeInstanceOf(StorageError);
+    await expect(throttled.getSummaries(ids)).rejects.toBeInstanceOf(StorageError);
   });
 
   it('sends nothing for an empty list', async () => {
     const counting = throttlingClient(0);
 
-    const statuses = await createCallStore({ tableName: TABLE, client: counting.client }).getStatuses([]);
+    const statuses = await createCallStore({ tableName: TABLE, client: counting.client }).getSummaries([]);
 
     expect(statuses.size).toBe(0);
     expect(counting.requests).toEqual([]);
