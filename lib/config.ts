@@ -225,40 +225,18 @@ export function readWebhookConfig(env: Env = process.env): WebhookConfig {
   return Object.freeze({ appId, basicAuth });
 }
 
-/** How List Calls is assumed to order calls (`newest-first` lets a walk stop early). */
-export const BACKFILL_ORDERS = ['unknown', 'newest-first'] as const;
-
-/** The backfill's request budget, window defaults and List Calls paging. */
+/** What a user may tune of the backfill; the rest are constants in lib/backfill/backfill.ts. */
 export interface BackfillConfig {
   /** COMETCHAT_REQUESTS_PER_MINUTE (default 300): List Calls requests the backfill may spend a minute. */
   readonly requestsPerMinute: number;
   /** BACKFILL_OVERLAP_SECONDS (default 3600): taken off the checkpoint when `from` is not given. */
   readonly overlapSeconds: number;
-  /** BACKFILL_DEFAULT_LOOKBACK_SECONDS (default 86400): the window of a first run. */
-  readonly lookbackSeconds: number;
-  /** BACKFILL_HOLD_SECONDS (default 86400): how long a call in progress holds the checkpoint back. */
-  readonly holdSeconds: number;
-  /** BACKFILL_PER_PAGE (default 100, at most 1000). */
-  readonly perPage: number;
-  /** BACKFILL_PAGE_PARAM (default `page`). */
-  readonly pageParam: string;
-  /** BACKFILL_PER_PAGE_PARAM (default `perPage`). */
-  readonly perPageParam: string;
-  /** BACKFILL_FROM_PARAM / BACKFILL_TO_PARAM: List Calls parameters for the window's bounds (none by default). */
-  readonly windowParams: Readonly<{ from?: string; to?: string }>;
-  /** BACKFILL_ORDER (default `unknown`). */
-  readonly order: (typeof BACKFILL_ORDERS)[number];
-  /** BACKFILL_MAX_PASSES (default 3): full walks when pages shift under one. */
-  readonly maxPasses: number;
-  /** BACKFILL_MAX_PAGES (default 10000): List Calls requests per run. */
-  readonly maxPages: number;
   /** BACKFILL_QUEUE_THRESHOLD (default 5000): a larger backlog goes to the state machine. */
   readonly queueThreshold: number;
   /** BACKFILL_STATE_MACHINE_ARN: the backfill state machine; without it everything is queued. */
   readonly stateMachineArn?: string;
 }
 
-const QUERY_PARAMETER = /^[A-Za-z0-9_.[\]-]{1,64}$/;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 
 function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -271,41 +249,12 @@ function wholeNumber(env: Env, name: string, fallback: number, min: number, max:
   return n;
 }
 
-function queryParameter(env: Env, name: string, fallback?: string): string | undefined {
-  const value = optional(env, name) ?? fallback;
-  return value === undefined ? undefined : matching(name, value, QUERY_PARAMETER, 'a query parameter name');
-}
-
 /** The backfill's settings; every variable is optional. */
 export function readBackfillConfig(env: Env = process.env): BackfillConfig {
-  const day = 86_400;
-  const pageParam = queryParameter(env, 'BACKFILL_PAGE_PARAM', 'page') as string;
-  const perPageParam = queryParameter(env, 'BACKFILL_PER_PAGE_PARAM', 'perPage') as string;
-  const from = queryParameter(env, 'BACKFILL_FROM_PARAM');
-  const to = queryParameter(env, 'BACKFILL_TO_PARAM');
-  const names = [pageParam, perPageParam, from, to].filter((n): n is string => n !== undefined);
-  if (new Set(names).size !== names.length) {
-    throw new ConfigError(
-      'BACKFILL_PAGE_PARAM, BACKFILL_PER_PAGE_PARAM, BACKFILL_FROM_PARAM and BACKFILL_TO_PARAM must differ',
-    );
-  }
-  const order = optional(env, 'BACKFILL_ORDER')?.toLowerCase() ?? 'unknown';
-  if (!(BACKFILL_ORDERS as readonly string[]).includes(order)) {
-    throw new ConfigError(`BACKFILL_ORDER must be one of ${BACKFILL_ORDERS.join(', ')}`);
-  }
   const arn = optional(env, 'BACKFILL_STATE_MACHINE_ARN');
   return Object.freeze({
     requestsPerMinute: wholeNumber(env, 'COMETCHAT_REQUESTS_PER_MINUTE', 300, 1, 1_000_000),
-    overlapSeconds: wholeNumber(env, 'BACKFILL_OVERLAP_SECONDS', 3600, 0, 30 * day),
-    lookbackSeconds: wholeNumber(env, 'BACKFILL_DEFAULT_LOOKBACK_SECONDS', day, 0, 3650 * day),
-    holdSeconds: wholeNumber(env, 'BACKFILL_HOLD_SECONDS', day, 0, 30 * day),
-    perPage: wholeNumber(env, 'BACKFILL_PER_PAGE', 100, 1, 1000),
-    pageParam,
-    perPageParam,
-    windowParams: Object.freeze({ ...(from ? { from } : {}), ...(to ? { to } : {}) }),
-    order: order as BackfillConfig['order'],
-    maxPasses: wholeNumber(env, 'BACKFILL_MAX_PASSES', 3, 1, 10),
-    maxPages: wholeNumber(env, 'BACKFILL_MAX_PAGES', 10_000, 1, 1_000_000),
+    overlapSeconds: wholeNumber(env, 'BACKFILL_OVERLAP_SECONDS', 3600, 0, 30 * 86_400),
     queueThreshold: wholeNumber(env, 'BACKFILL_QUEUE_THRESHOLD', 5000, 0, 10_000_000),
     ...(arn
       ? {

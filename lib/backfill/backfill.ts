@@ -1,26 +1,15 @@
 /**
- * The backfill use case: finds the calls of a time window that the archive does not hold in a
- * final state, and hands them to enrichment, so calls whose webhooks were lost still arrive.
- *
- * 1. The window: `{from, to}` as given, or from the stored checkpoint less an overlap, to now.
- * 2. List Calls, page by page, spending a token of the request budget per request; every call
- *    of the window is seen once (lib/backfill/list-walk.ts says how, with pages that shift).
- * 3. Calls stored with a terminal status are skipped (one BatchGetItem per 100 calls). The rest
- *    are enrichment work, ongoing ones included, so what is known now is stored now.
- * 4. Up to `queueThreshold` calls go to the enrichment queue (SendMessageBatch, ten at a time);
- *    a larger backlog is streamed into a manifest in S3 and handed to the backfill state
- *    machine instead (when one is configured), so the queue is not flooded.
- * 5. Only when the walk covered the whole window and every call was handed over does the
- *    checkpoint move: to the window's end, or to the oldest call still in progress if that is
- *    earlier, so the next run lists it again. A dry run lists and counts, and changes nothing.
+ * The backfill use case: hands to enrichment every call of a time window that the archive does
+ * not hold whole, so calls whose webhooks were lost still arrive, and files CometChat produced
+ * after a call was archived are fetched. docs/architecture.md ("The backfill") tells the steps:
+ * window, paced walk, reconciliation, queue or manifest, forward-only checkpoint.
  */
 import { randomBytes } from 'node:crypto';
 import { STATUS_RANK } from '../calls/types.ts';
 import type { CometChatClient } from '../cometchat/client.ts';
 import type { EnrichmentMessage } from '../queue/message.ts';
-import type { CallStore } from '../store/call-store.ts';
+import type { CallStore, CallSummary } from '../store/call-store.ts';
 import {
-  type CallOrder,
   type IncompleteReason,
   type ListedCall,
   type WalkObservation,
@@ -28,7 +17,7 @@ import {
   walkCalls,
 } from './list-walk.ts';
 import type { ManifestSink, ManifestWriter, WrittenManifest } from './manifest.ts';
-import type { TokenBucket } from './token-bucket.ts';
+import type { Pacer } from './pacer.ts';
 import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './window.ts';
 
 /** The checkpoint this use case keeps (pk `BACKFILL`, sk `CHECKPOINT#list-calls`). */
@@ -39,19 +28,19 @@ export const DRY_RUN_SAMPLE = 1000;
 /** The adapters the backfill works through. */
 export interface BackfillDependencies {
   cometChat: Pick<CometChatClient, 'listCalls'>;
-  store: Pick<CallStore, 'getCheckpoint' | 'putCheckpoint' | 'getStatuses'>;
+  store: Pick<CallStore, 'getCheckpoint' | 'putCheckpoint' | 'getSummaries'>;
   /** Sends messages to the enrichment queue; resolves once every one was accepted, else throws. */
-  enqueue(messages: readonly EnrichmentMessage[]): Promise<void>;
-  /** Every List Calls request spends one token. */
-  bucket: TokenBucket;
+  enqueue(messages: readonly EnrichmentMessage[], options?: { signal?: AbortSignal }): Promise<void>;
+  /** Paces the List Calls requests to the request budget. */
+  pacer: Pacer;
   /** The large-backlog path; without it every call goes to the queue. */
   manifests?: ManifestSink;
-  /** Epoch ms; default `Date.now` (tests hand in the bucket's fake clock). */
+  /** Epoch ms; default `Date.now` (the pacer's clock). */
   now?: () => number;
   observe?: (observation: BackfillObservation) => void;
 }
 
-/** Tuning, from configuration (lib/config.ts `readBackfillConfig`). */
+/** How a run goes: {@link BACKFILL_DEFAULTS} and the few variables a user tunes (lib/config.ts). */
 export interface BackfillSettings {
   /** Seconds taken off the checkpoint when `from` is not given. */
   overlapSeconds: number;
@@ -62,15 +51,27 @@ export interface BackfillSettings {
    * so one stuck in `initiated` cannot pin it for ever.
    */
   holdSeconds: number;
+  /** List Calls page size asked for. */
   perPage: number;
-  order: CallOrder;
+  /** Full walks when pages shift under one. */
   maxPasses: number;
+  /** List Calls requests per run. */
   maxPages: number;
-  /** Query parameters carrying the window's bounds to List Calls (Unix seconds), when configured. */
-  windowParams?: { from?: string; to?: string };
   /** Calls above this go to a manifest and the state machine (when `manifests` is given). */
   queueThreshold: number;
 }
+
+/** The settings no user needs to tune. */
+export const BACKFILL_DEFAULTS = {
+  /** A first run looks back one day. */
+  lookbackSeconds: 86_400,
+  holdSeconds: 86_400,
+  // List Calls documents no paging parameters; the sibling Get Call Transcriptions documents
+  // `page` and `perPage` (default 100, at most 1,000): ../shared/cometchat/api-facts.md.
+  perPage: 100,
+  maxPasses: 3,
+  maxPages: 10_000,
+} as const satisfies Partial<BackfillSettings>;
 
 /** Per-invocation limits. */
 export interface BackfillOptions {
@@ -95,9 +96,11 @@ export interface BackfillResult {
   checkpoint: string | null;
   /** Whether this run moved the checkpoint. */
   checkpointAdvanced: boolean;
-  /** Calls skipped because they are stored with a terminal status. */
+  /** Calls skipped because they are stored with a terminal status and every file listed. */
   skipped: number;
-  /** Calls that need enrichment: `listed - skipped`. */
+  /** Calls stored with a terminal status, enqueued again for files the listing shows and the archive lacks. */
+  reconciled: number;
+  /** Calls that need enrichment: `listed - skipped` (`reconciled` included). */
   eligible: number;
   dryRun: boolean;
   /** Whether the walk covered the whole window; when false the checkpoint stays where it was. */
@@ -178,7 +181,7 @@ class Backlog {
 
 /**
  * Runs one backfill. `event` is the invocation's input (`{from?, to?, dryRun?}`, or a Scheduled
- * Event). Throws `InvalidInputError` for a bad input, the client's errors for a CometChat
+ * Event). Throws `BackfillInputError` for a bad input, the client's errors for a CometChat
  * failure, `StorageError` when DynamoDB, SQS, S3 or Step Functions fail; on any throw the
  * checkpoint has not moved.
  */
@@ -210,6 +213,7 @@ export async function backfill(
   const holdFrom = Math.floor(now() / 1000) - settings.holdSeconds;
   let oldestInProgress: number | undefined;
   let skipped = 0;
+  let reconciled = 0;
 
   const stopBy =
     options.deadline === undefined
@@ -217,10 +221,8 @@ export async function backfill(
       : options.deadline - Math.max(MIN_RESERVE_MS, (options.deadline - now()) * RESERVE_SHARE);
   const walkSettings: WalkSettings = {
     perPage: settings.perPage,
-    order: settings.order,
     maxPasses: settings.maxPasses,
     maxPages: settings.maxPages,
-    ...windowFilters(settings.windowParams, window),
   };
   const observeWalk = (observation: WalkObservation) => {
     deps.observe?.(observation);
@@ -228,11 +230,10 @@ export async function backfill(
       observation.kind === 'page' &&
       observation.pass === 1 &&
       observation.page === 1 &&
-      settings.order === 'unknown' &&
       observation.totalPages !== undefined &&
       stopBy !== undefined
     ) {
-      const pagesThatFit = Math.floor((stopBy - now()) / deps.bucket.intervalMs) + deps.bucket.capacity;
+      const pagesThatFit = Math.floor((stopBy - now()) / deps.pacer.intervalMs) + 1;
       if (observation.totalPages > pagesThatFit) {
         deps.observe?.({ kind: 'too-large', estimatedPages: observation.totalPages, pagesThatFit });
       }
@@ -244,14 +245,20 @@ export async function backfill(
     walk = await walkCalls(
       window,
       walkSettings,
-      { listCalls: deps.cometChat.listCalls, bucket: deps.bucket, now, observe: observeWalk },
+      { listCalls: deps.cometChat.listCalls, pacer: deps.pacer, now, observe: observeWalk },
       async (calls) => {
-        const statuses = await deps.store.getStatuses(calls.map((c) => c.sessionId));
+        const summaries = await deps.store.getSummaries(
+          calls.map((c) => c.sessionId),
+          options.signal ? { signal: options.signal } : {},
+        );
         for (const call of calls) {
-          const storedStatus = statuses.get(call.sessionId);
-          if (storedStatus !== undefined && STATUS_RANK[storedStatus] === 2) {
-            skipped += 1;
-            continue;
+          const stored = summaries.get(call.sessionId);
+          if (stored !== undefined && STATUS_RANK[stored.status] === 2) {
+            if (!lacksFiles(call, stored)) {
+              skipped += 1;
+              continue;
+            }
+            reconciled += 1;
           }
           const inProgress = call.status === undefined || STATUS_RANK[call.status] < 2;
           if (inProgress && call.time !== undefined && call.time >= holdFrom) {
@@ -282,6 +289,7 @@ export async function backfill(
     checkpoint: stored ? isoOf(stored.highWaterMark) : null,
     checkpointAdvanced: false,
     skipped,
+    reconciled,
     eligible: backlog.count,
     dryRun: input.dryRun,
     complete: walk.complete,
@@ -296,7 +304,7 @@ export async function backfill(
     result.manifest = manifest;
     result.execution = execution;
   } else if (backlog.messages.length > 0) {
-    await deps.enqueue(backlog.messages);
+    await deps.enqueue(backlog.messages, options.signal ? { signal: options.signal } : {});
     result.enqueued = backlog.messages.length;
     deps.observe?.({ kind: 'enqueued', count: result.enqueued });
   }
@@ -313,13 +321,14 @@ export async function backfill(
   return result;
 }
 
-/** The window's bounds as List Calls query parameters, for the names configured. */
-function windowFilters(
-  params: BackfillSettings['windowParams'],
-  window: TimeWindow,
-): Pick<WalkSettings, 'filters'> {
-  const filters: Record<string, number> = {};
-  if (params?.from) filters[params.from] = window.from;
-  if (params?.to) filters[params.to] = window.to;
-  return Object.keys(filters).length > 0 ? { filters } : {};
+/**
+ * Whether the listing shows files the stored call lacks: more recordings (or `hasRecording` with
+ * none stored), more transcripts (or `hasTranscription` with none). A listing that matches what
+ * is stored, or shows less (the archive keeps what it once had), asks for nothing.
+ */
+export function lacksFiles(call: ListedCall, stored: CallSummary): boolean {
+  const { files } = call;
+  const recordings = Math.max(files.recordings ?? 0, files.hasRecording ? 1 : 0);
+  const transcripts = Math.max(files.transcripts ?? 0, files.hasTranscription ? 1 : 0);
+  return recordings > stored.recordings || transcripts > stored.transcripts;
 }

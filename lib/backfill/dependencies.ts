@@ -1,13 +1,13 @@
 /**
  * Builds the backfill's adapters and settings from configuration: once per container in the
- * Lambda handler, or with clients of the caller's own (tests, the local runner). The token
- * bucket lives as long as the container, so warm invocations share one request budget.
+ * Lambda handler, or with clients of the caller's own (tests, the local runner). The pacer lives
+ * as long as the container, so warm invocations share one request budget.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../aws/dynamodb.ts';
 import { createCometChatClient } from '../cometchat/client.ts';
 import {
   readBackfillConfig,
@@ -19,9 +19,9 @@ import {
 import { enqueueEnrichments, type QueueClient } from '../queue/enqueue.ts';
 import { secretProvider } from '../secrets.ts';
 import { createCallStore } from '../store/call-store.ts';
-import type { BackfillDependencies, BackfillSettings } from './backfill.ts';
+import { BACKFILL_DEFAULTS, type BackfillDependencies, type BackfillSettings } from './backfill.ts';
 import { createManifestSink } from './manifest.ts';
-import { type Clock, createTokenBucket, SYSTEM_CLOCK } from './token-bucket.ts';
+import { type Clock, createPacer, SYSTEM_CLOCK } from './pacer.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,7 +31,7 @@ export interface BackfillOverrides {
   sqs?: QueueClient;
   s3?: S3Client;
   sfn?: Pick<SFNClient, 'send'>;
-  /** Drives the token bucket and the use case's notion of now. */
+  /** Drives the pacer and the use case's notion of now. */
   clock?: Clock;
 }
 
@@ -51,16 +51,10 @@ export function backfillFromEnv(
   const cometChat = createCometChatClient({
     baseUrl: cometChatConfig.baseUrl,
     apiKey: secretProvider(cometChatConfig.apiKey, 'CometChat API key'),
-    pageParam: config.pageParam,
-    perPageParam: config.perPageParam,
   });
   const store = createCallStore({
     tableName,
-    client:
-      overrides.dynamodb ??
-      DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
+    client: overrides.dynamodb ?? createDocumentClient(),
   });
   const sqs = overrides.sqs ?? new SQSClient({});
   const manifests =
@@ -76,23 +70,17 @@ export function backfillFromEnv(
   const deps: BackfillDependencies = {
     cometChat,
     store,
-    enqueue: async (messages) => {
-      await enqueueEnrichments(sqs, queueUrl, messages);
+    enqueue: async (messages, options) => {
+      await enqueueEnrichments(sqs, queueUrl, messages, options);
     },
-    bucket: createTokenBucket({ ratePerMinute: config.requestsPerMinute, clock }),
+    pacer: createPacer({ ratePerMinute: config.requestsPerMinute, clock }),
     now: () => clock.now(),
     ...(manifests ? { manifests } : {}),
   };
   const settings: BackfillSettings = {
+    ...BACKFILL_DEFAULTS,
     overlapSeconds: config.overlapSeconds,
-    lookbackSeconds: config.lookbackSeconds,
-    holdSeconds: config.holdSeconds,
-    perPage: config.perPage,
-    order: config.order,
-    maxPasses: config.maxPasses,
-    maxPages: config.maxPages,
     queueThreshold: config.queueThreshold,
-    ...(config.windowParams.from || config.windowParams.to ? { windowParams: config.windowParams } : {}),
   };
   return { deps, settings };
 }

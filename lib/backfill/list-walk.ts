@@ -1,39 +1,15 @@
 /**
- * Walks List Calls page by page and hands over each call of the window once per run.
- *
- * CometChat documents no sort order and no cursor for List Calls, and calls keep arriving while
- * a walk runs, so pages shift under it. What the walk relies on, and why nothing is lost:
- * - A call that moves to a later page (something was inserted before it) is read twice: the
- *   second sighting is dropped (a set of session ids per run).
- * - A call can only be skipped if it moves to an earlier page than the one being read: something
- *   before it was removed (the total drops) or the order changed (then this pass reads fewer
- *   distinct calls than the total it was told). Either makes the pass unreliable, and the walk
- *   reads everything again, up to `maxPasses` times; a run with no reliable pass is incomplete.
- * - Which calls belong to the window is decided here, from each call's `initiatedAt` (falling
- *   back to `startedAt`, then `endedAt`): any server-side range parameters are only a hint.
- * - It stops at `total_pages` (re-read from every page, as it may grow), at an empty page, or,
- *   without pagination metadata, at a short page. With `order: 'newest-first'` (what CometChat's
- *   published example shows, but does not promise) it also stops after a page whose calls are
- *   all older than the window.
- *
- * The page parameters are an assumption: CometChat's OpenAPI file (cometchat/docs `calls.json`)
- * gives List Calls no paging parameters at all, only `meta.pagination` in its example (without
- * `per_page`); the sibling Get Call Transcriptions documents `page` (default 1) and `perPage`
- * (default 100, capped at 1000). Those are the defaults, configurable (BACKFILL_PAGE_PARAM,
- * BACKFILL_PER_PAGE_PARAM, BACKFILL_PER_PAGE). A server that ignores the page parameter is caught
- * by `current_page` differing from the page asked for, and stops the run with a ConfigError
- * instead of reading page 1 over and over.
+ * Walks List Calls page by page and hands over each call of the window once per run, though
+ * pages shift under the walk as calls arrive (docs/architecture.md, "The backfill walk"): repeats
+ * are dropped by session id, and a pass that may have skipped a call (the total dropped, or fewer
+ * distinct calls were read than listed) is walked again, up to `maxPasses` times.
  */
 import { parseSessionId } from '../calls/session-id.ts';
 import { CALL_STATUSES, type CallStatus } from '../calls/types.ts';
 import type { CometChatClient, ListCallsResult, RawCall } from '../cometchat/client.ts';
-import { CometChatRateLimitError, ConfigError } from '../errors.ts';
-import type { TokenBucket } from './token-bucket.ts';
+import { CometChatRateLimitError, InvalidCallDataError } from '../errors.ts';
+import type { Pacer } from './pacer.ts';
 import type { TimeWindow } from './window.ts';
-
-/** How List Calls orders its results, as far as the operator is willing to assume. */
-export const CALL_ORDERS = ['unknown', 'newest-first'] as const;
-export type CallOrder = (typeof CALL_ORDERS)[number];
 
 /** What the backfill needs to know about a listed call. */
 export interface ListedCall {
@@ -44,19 +20,28 @@ export interface ListedCall {
   listedStatus: string;
   /** `initiatedAt` (or `startedAt`, or `endedAt`), Unix seconds; absent when the call has none. */
   time: number | undefined;
+  /** What the listing says of the call's files, to compare with what the archive holds. */
+  files: ListedFiles;
+}
+
+/** A listed call's files: counts when the listing carries the list, flags when it says so. */
+export interface ListedFiles {
+  hasRecording: boolean;
+  /** Distinct entries of `recordings[]`, when listed. */
+  recordings?: number;
+  hasTranscription: boolean;
+  /** Distinct entries of `transcriptions[]`, when listed (CometChat lists at most the 5 newest). */
+  transcripts?: number;
 }
 
 /** How to walk. */
 export interface WalkSettings {
   /** Page size asked for (the server may use another; its own `per_page` wins). */
   perPage: number;
-  order: CallOrder;
   /** Full walks before giving up on a stable one; at least 1. */
   maxPasses: number;
   /** List Calls requests per run, all passes together. */
   maxPages: number;
-  /** Sent with every request (e.g. server-side window bounds). */
-  filters?: Record<string, string | number | boolean>;
   /** Tries per page when CometChat still answers 429 after the client's own retries; default 3. */
   pageAttempts?: number;
 }
@@ -71,8 +56,8 @@ export type WalkObservation =
 /** The walk's adapters. */
 export interface WalkDependencies {
   listCalls: CometChatClient['listCalls'];
-  bucket: TokenBucket;
-  /** Epoch ms; default `Date.now`. The same clock as the bucket's. */
+  pacer: Pacer;
+  /** Epoch ms; default `Date.now`. The same clock as the pacer's. */
   now?: () => number;
   observe?: (observation: WalkObservation) => void;
 }
@@ -132,6 +117,41 @@ export function listedCallOf(raw: RawCall): ListedCall | { reason: string } {
     status,
     listedStatus: status ?? (/^[a-z_-]{1,32}$/.test(text) ? text : 'unknown'),
     time,
+    files: listedFilesOf(raw),
+  };
+}
+
+function flag(value: unknown): boolean {
+  return value === true || value === 'true' || value === 1;
+}
+
+/** Distinct entries by id, else by URL path: a file listed twice is one file. */
+function distinctFiles(value: unknown, idField: string, urlFields: readonly string[]): number | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const keys = new Set<string>();
+  value.forEach((entry: unknown, index) => {
+    const item = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {};
+    const id = item[idField];
+    const url = urlFields.map((f) => item[f]).find((u): u is string => typeof u === 'string' && u !== '');
+    keys.add(
+      typeof id === 'string' && id !== ''
+        ? `id:${id}`
+        : url
+          ? `url:${url.split(/[?#]/, 1)[0]}`
+          : `at:${index}`,
+    );
+  });
+  return keys.size;
+}
+
+function listedFilesOf(raw: RawCall): ListedFiles {
+  const recordings = distinctFiles(raw.recordings, 'rid', ['recording_url', 'recordingUrl']);
+  const transcripts = distinctFiles(raw.transcriptions, 'tid', ['transcriptUrl', 'url']);
+  return {
+    hasRecording: flag(raw.hasRecording),
+    ...(recordings !== undefined && { recordings }),
+    hasTranscription: flag(raw.hasTranscription),
+    ...(transcripts !== undefined && { transcripts }),
   };
 }
 
@@ -161,21 +181,21 @@ export async function walkCalls(
     listed: handedOver.size,
   });
 
-  /** One page, with a token spent per request; undefined when the time is up. */
+  /** One page, each request paced; undefined when the time is up. */
   async function fetchPage(page: number): Promise<ListCallsResult | undefined> {
     for (let attempt = 1; ; attempt += 1) {
-      const granted = await deps.bucket.take({ deadline: limits.stopBy, signal: limits.signal });
-      if (!granted) return undefined;
+      const turn = await deps.pacer.next({ deadline: limits.stopBy, signal: limits.signal });
+      if (!turn) return undefined;
       try {
         return await deps.listCalls(
-          { page, perPage: settings.perPage, ...(settings.filters ? { filters: settings.filters } : {}) },
+          { page, perPage: settings.perPage },
           { deadline: limits.deadline, signal: limits.signal },
         );
       } catch (error) {
         if (!(error instanceof CometChatRateLimitError) || attempt >= pageAttempts) throw error;
         const waitMs = (error.retryAfterSeconds ?? DEFAULT_RATE_LIMIT_WAIT_MS / 1000) * 1000;
         deps.observe?.({ kind: 'rate-limited', page, waitMs });
-        deps.bucket.pause(waitMs);
+        deps.pacer.pause(waitMs);
       }
     }
   }
@@ -187,7 +207,6 @@ export async function walkCalls(
     let firstTotal: number | undefined;
     let lastTotal: number | undefined;
     let shrank = false;
-    let stoppedEarly = false;
     for (let page = 1; ; page += 1) {
       if (limits.stopBy !== undefined && now() > limits.stopBy) return result(pass, false, 'deadline');
       if (pages >= settings.maxPages) return result(pass, false, 'max-pages');
@@ -196,9 +215,10 @@ export async function walkCalls(
       pages += 1;
       const { calls: raws, pagination } = listed;
       if (pagination.currentPage !== undefined && pagination.currentPage !== page) {
-        throw new ConfigError(
+        // Reading page 1 over and over would never end (docs/architecture.md, "The backfill walk").
+        throw new InvalidCallDataError(
           `List Calls answered page ${pagination.currentPage} when asked for page ${page}: ` +
-            'CometChat does not take the configured page parameter',
+            'CometChat does not take the page parameter',
         );
       }
       const { total } = pagination;
@@ -220,8 +240,6 @@ export async function walkCalls(
       });
 
       const fresh: ListedCall[] = [];
-      let dated = 0;
-      let older = 0;
       for (const raw of raws) {
         const call = listedCallOf(raw);
         if ('reason' in call) {
@@ -230,10 +248,6 @@ export async function walkCalls(
           continue;
         }
         seenThisPass.add(call.sessionId);
-        if (call.time !== undefined) {
-          dated += 1;
-          if (call.time < window.from) older += 1;
-        }
         if (inWindow(call, window) && !handedOver.has(call.sessionId)) {
           handedOver.add(call.sessionId);
           fresh.push(call);
@@ -242,15 +256,11 @@ export async function walkCalls(
       if (fresh.length > 0) await onCalls(fresh);
 
       if (raws.length === 0) break;
-      if (settings.order === 'newest-first' && dated > 0 && older === dated) {
-        stoppedEarly = true;
-        break;
-      }
       if (totalPages !== undefined ? page >= totalPages : raws.length < perPage) break;
     }
 
     const read = seenThisPass.size + unusable;
-    const missed = !stoppedEarly && firstTotal !== undefined && read < firstTotal;
+    const missed = firstTotal !== undefined && read < firstTotal;
     if (!shrank && !missed) return result(pass, true);
     const reason = shrank
       ? 'the total dropped during the pass, so calls may have moved to pages already read'

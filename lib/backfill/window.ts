@@ -3,7 +3,7 @@
  * Unix seconds, numeric strings included), treats an EventBridge Scheduled Event as `{}`, and
  * resolves the window from the stored checkpoint when `from`/`to` are not given. Pure: no I/O.
  */
-import { InvalidInputError } from '../errors.ts';
+import { BackfillInputError } from '../errors.ts';
 
 /** What the caller asked for, validated; times in Unix seconds. */
 export interface BackfillInput {
@@ -57,10 +57,12 @@ function describe(value: unknown): string {
 
 function seconds(name: string, value: number): number {
   if (value > MAX_SECONDS && value <= MAX_SECONDS * 1000) {
-    throw new InvalidInputError(`${name} looks like milliseconds; give Unix seconds, got ${describe(value)}`);
+    throw new BackfillInputError(
+      `${name} looks like milliseconds; give Unix seconds, got ${describe(value)}`,
+    );
   }
   if (!Number.isFinite(value) || value < 0 || value > MAX_SECONDS) {
-    throw new InvalidInputError(`${name} must be a time between 1970 and 9999, got ${describe(value)}`);
+    throw new BackfillInputError(`${name} must be a time between 1970 and 9999, got ${describe(value)}`);
   }
   return Math.floor(value);
 }
@@ -83,12 +85,12 @@ function validCalendar(match: RegExpExecArray): boolean {
  * Unix seconds from a number of seconds, a numeric string, or an ISO-8601 date (`2024-05-01`,
  * taken as UTC midnight) or date-time with a zone. Fractions are floored. Anything else, a
  * negative time, a date-time without a zone, or a value that looks like milliseconds is an
- * `InvalidInputError` naming the field.
+ * `BackfillInputError` naming the field.
  */
 export function parseTime(name: string, value: unknown): number {
   if (typeof value === 'number') return seconds(name, value);
   if (typeof value !== 'string') {
-    throw new InvalidInputError(`${name} must be an ISO-8601 time or Unix seconds, got ${describe(value)}`);
+    throw new BackfillInputError(`${name} must be an ISO-8601 time or Unix seconds, got ${describe(value)}`);
   }
   const text = value.trim();
   if (DECIMAL.test(text)) return seconds(name, Number(text));
@@ -98,9 +100,9 @@ export function parseTime(name: string, value: unknown): number {
     if (Number.isFinite(ms)) return seconds(name, ms / 1000);
   }
   if (ISO_WITHOUT_ZONE.test(text)) {
-    throw new InvalidInputError(`${name} needs a time zone (Z or ±HH:MM), got ${describe(value)}`);
+    throw new BackfillInputError(`${name} needs a time zone (Z or ±HH:MM), got ${describe(value)}`);
   }
-  throw new InvalidInputError(`${name} must be an ISO-8601 time or Unix seconds, got ${describe(value)}`);
+  throw new BackfillInputError(`${name} must be an ISO-8601 time or Unix seconds, got ${describe(value)}`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -116,21 +118,21 @@ function parseDryRun(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === 'false') return value === 'true';
-  throw new InvalidInputError(`dryRun must be a boolean, got ${describe(value)}`);
+  throw new BackfillInputError(`dryRun must be a boolean, got ${describe(value)}`);
 }
 
 /**
  * Validates a backfill event. `undefined`, `null` and a Scheduled Event mean `{}`; other fields
- * are ignored. Throws `InvalidInputError` for a bad `from`, `to` or `dryRun`, or `from` > `to`.
+ * are ignored. Throws `BackfillInputError` for a bad `from`, `to` or `dryRun`, or `from` > `to`.
  */
 export function parseBackfillInput(event: unknown): BackfillInput {
   if (event === undefined || event === null || isScheduledEvent(event)) return { dryRun: false };
-  if (!isObject(event)) throw new InvalidInputError(`the event must be an object, got ${describe(event)}`);
+  if (!isObject(event)) throw new BackfillInputError(`the event must be an object, got ${describe(event)}`);
   const input: BackfillInput = { dryRun: parseDryRun(event.dryRun) };
   if (event.from !== undefined && event.from !== null) input.from = parseTime('from', event.from);
   if (event.to !== undefined && event.to !== null) input.to = parseTime('to', event.to);
   if (input.from !== undefined && input.to !== undefined && input.from > input.to) {
-    throw new InvalidInputError(`from (${isoOf(input.from)}) is after to (${isoOf(input.to)})`);
+    throw new BackfillInputError(`from (${isoOf(input.from)}) is after to (${isoOf(input.to)})`);
   }
   return input;
 }
@@ -138,7 +140,7 @@ export function parseBackfillInput(event: unknown): BackfillInput {
 /**
  * The window a run covers: `to` defaults to now and is clamped to it; `from` defaults to the
  * checkpoint less the overlap, or to `lookbackSeconds` before `to`'s default when there is no
- * checkpoint. Throws `InvalidInputError` when the result is empty (`from` > `to`).
+ * checkpoint. Throws `BackfillInputError` when the result is empty (`from` > `to`).
  */
 export function resolveWindow(input: BackfillInput, defaults: WindowDefaults): ResolvedWindow {
   const nowSeconds = Math.floor(defaults.now / 1000);
@@ -155,7 +157,7 @@ export function resolveWindow(input: BackfillInput, defaults: WindowDefaults): R
     );
   if (from > to) {
     const source = defaultFrom ? ' (from the checkpoint less the overlap)' : '';
-    throw new InvalidInputError(`from (${isoOf(from)})${source} is after to (${isoOf(to)})`);
+    throw new BackfillInputError(`from (${isoOf(from)})${source} is after to (${isoOf(to)})`);
   }
   return { from, to, clamped, defaultFrom };
 }

@@ -1,5 +1,5 @@
 /**
- * The real backfill handler (and, for the token bucket, the use case with its real adapters)
+ * The real backfill handler (and, for pacing and reconciliation, the use case with its real adapters)
  * against dynalite + s3rver + the CometChat simulator holding several hundred calls, over real
  * sockets. SQS and Step Functions have no emulator that speaks their current APIs here, so their
  * clients are mocked at the SDK boundary (aws-sdk-client-mock) and record what was sent.
@@ -22,7 +22,7 @@ import {
 import { type BackfillResult, backfill } from '../../lib/backfill/backfill.ts';
 import { backfillFromEnv } from '../../lib/backfill/dependencies.ts';
 import { normaliseCall } from '../../lib/calls/normalise.ts';
-import { InvalidInputError, StorageError } from '../../lib/errors.ts';
+import { BackfillInputError, StorageError } from '../../lib/errors.ts';
 import { type CallStore, createCallStore } from '../../lib/store/call-store.ts';
 import { generateCalls, sessionIdOf } from '../support/generated-calls.ts';
 import { importHandler } from '../support/handlers.ts';
@@ -89,10 +89,7 @@ async function freshTable(): Promise<{ tableName: string; store: CallStore }> {
     [STORED_ONGOING, 'ongoing'],
   ] as const) {
     await Promise.all(
-      calls.map((call) => {
-        const { call: item, participants } = normaliseCall({ ...call.raw, status });
-        return store.save({ call: item, participants, recordings: [] }, { previous: undefined });
-      }),
+      calls.map((call) => store.save(normaliseCall({ ...call.raw, status }).call, { previous: undefined })),
     );
   }
   return { tableName, store };
@@ -270,13 +267,13 @@ describe('backfill handler on the local stack', () => {
     ['from after to', { from: '2024-05-02T00:00:00Z', to: '2024-05-01T00:00:00Z' }],
     ['a dryRun that is not a boolean', { dryRun: 'perhaps' }],
     ['a string event', 'backfill'],
-  ])('refuses %s with InvalidInputError before asking CometChat anything', async (_what, event) => {
+  ])('refuses %s with BackfillInputError before asking CometChat anything', async (_what, event) => {
     const { tableName } = await freshTable();
     const handler = await loadHandler({ CALLS_TABLE: tableName });
 
     const error = await invoke(handler, event).catch((e: unknown) => e);
 
-    expect((error as Error).name).toBe(InvalidInputError.name);
+    expect((error as Error).name).toBe(BackfillInputError.name);
     expect(stack.simulator?.requests.filter((r) => r.kind === 'list-calls')).toHaveLength(0);
   });
 
@@ -340,7 +337,7 @@ describe('backfill handler on the local stack', () => {
 });
 
 describe('backfill use case with the real adapters and a virtual clock', () => {
-  it('spends one token per List Calls request and never more than the budget in any minute', async () => {
+  it('paces List Calls to the budget: one request per interval, never more than the budget in any minute', async () => {
     const simulator = await ownSimulator(CALLS);
     const { tableName } = await freshTable();
     const clock = fakeClock(Date.now());
@@ -355,23 +352,58 @@ describe('backfill use case with the real adapters and a virtual clock', () => {
         COMETCHAT_BASE_URL: simulator.baseUrl,
         ENRICH_QUEUE_URL: QUEUE_URL,
         COMETCHAT_REQUESTS_PER_MINUTE: '30',
-        BACKFILL_PER_PAGE: '10',
       },
       { dynamodb: documents, sqs: new SQSClient({}), clock },
     );
 
-    const result = await backfill({}, deps, settings);
+    const result = await backfill({}, deps, { ...settings, perPage: 10 });
 
     const pages = Math.ceil(CALLS.length / 10);
     expect(result).toMatchObject({ pages, complete: true, enqueued: ELIGIBLE.length });
-    expect(deps.bucket.taken).toBe(pages);
+    // Counted at the wire: what the simulator answered.
+    expect(simulator.requests.filter((r) => r.kind === 'list-calls')).toHaveLength(pages);
     expect(requestTimes).toHaveLength(pages);
-    // 30 a minute, one saved up: the first at once, then one every 2 s.
-    expect(deps.bucket.intervalMs).toBe(2000);
+    // 30 a minute: the first at once, then one every 2 s.
     expect(clock.now() - start).toBe((pages - 1) * 2000);
     for (const t of requestTimes) {
-      expect(requestTimes.filter((u) => u >= t && u < t + 60_000).length).toBeLessThanOrEqual(30 + 1);
+      expect(requestTimes.filter((u) => u >= t && u < t + 60_000).length).toBeLessThanOrEqual(30);
     }
+  });
+
+  it('enqueues a call archived as final again when List Calls shows a recording the archive lacks, and only then', async () => {
+    const [lacking, whole] = generateCalls({ count: 2, newest: NEWEST - 60, label: 'reconcile' }).map(
+      (call): SimulatedCall => ({
+        raw: { ...call.raw, status: 'ended', hasRecording: true },
+        recordings: [{ rid: 'r1', bytes: 1024 }],
+      }),
+    ) as [SimulatedCall, SimulatedCall];
+    const simulator = await ownSimulator([lacking, whole]);
+    const { tableName, store } = await freshTable();
+    const entry = {
+      rid: 'r1',
+      sourceUrl: 'https://example.invalid/r1.mp4',
+      bucket: stack.bucket,
+      key: 'recordings/r1.mp4',
+      bytes: 1024,
+      sha256: '0'.repeat(64),
+      copiedAt: new Date().toISOString(),
+    };
+    await store.save(normaliseCall(lacking.raw).call, { previous: undefined });
+    await store.save({ ...normaliseCall(whole.raw).call, recordings: [entry] }, { previous: undefined });
+    const { deps, settings } = backfillFromEnv(
+      {
+        ...stack.env,
+        CALLS_TABLE: tableName,
+        COMETCHAT_BASE_URL: simulator.baseUrl,
+        ENRICH_QUEUE_URL: QUEUE_URL,
+      },
+      { dynamodb: documents, sqs: new SQSClient({}) },
+    );
+
+    const result = await backfill({}, deps, settings);
+
+    expect(enqueuedIds()).toEqual([sessionIdOf(lacking)]);
+    expect(result).toMatchObject({ listed: 2, skipped: 1, reconciled: 1, enqueued: 1 });
   });
 
   it('skips by stored status: a call archived as final is not enqueued, one archived as ongoing is', async () => {

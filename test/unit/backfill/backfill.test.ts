@@ -6,9 +6,9 @@ import {
   backfill,
 } from '../../../lib/backfill/backfill.ts';
 import type { ManifestSink, WrittenManifest } from '../../../lib/backfill/manifest.ts';
-import { createTokenBucket } from '../../../lib/backfill/token-bucket.ts';
+import { createPacer } from '../../../lib/backfill/pacer.ts';
 import type { CallStatus } from '../../../lib/calls/types.ts';
-import { InvalidInputError, StorageError } from '../../../lib/errors.ts';
+import { BackfillInputError, StorageError } from '../../../lib/errors.ts';
 import type { EnrichmentMessage } from '../../../lib/queue/message.ts';
 import { type FakeClock, fakeClock } from './fake-clock.ts';
 import { type FakeListCalls, fakeListCalls, rawCall, rawCalls } from './fake-list-calls.ts';
@@ -22,7 +22,6 @@ const SETTINGS: BackfillSettings = {
   lookbackSeconds: 24 * HOUR,
   holdSeconds: 24 * HOUR,
   perPage: 100,
-  order: 'unknown',
   maxPasses: 3,
   maxPages: 1000,
   queueThreshold: 5000,
@@ -34,6 +33,8 @@ interface Harness {
   clock: FakeClock;
   checkpoint: { highWaterMark: number; takenAt: string } | undefined;
   statuses: Map<string, CallStatus>;
+  /** Files stored with a call in `statuses` (none when absent). */
+  files: Map<string, { recordings: number; transcripts: number }>;
   enqueued: EnrichmentMessage[][];
   observations: BackfillObservation[];
   /** Makes the next enqueue throw. */
@@ -49,6 +50,7 @@ function harness(calls: ReturnType<typeof rawCalls>, options: { manifests?: bool
     clock,
     checkpoint: undefined,
     statuses: new Map(),
+    files: new Map(),
     enqueued: [],
     observations: [],
     failEnqueue: false,
@@ -83,14 +85,20 @@ function harness(calls: ReturnType<typeof rawCalls>, options: { manifests?: bool
         h.checkpoint = { highWaterMark: mark, takenAt: now.toISOString() };
         return true;
       },
-      getStatuses: async (ids) =>
-        new Map(ids.flatMap((id) => (h.statuses.has(id) ? [[id, h.statuses.get(id) as CallStatus]] : []))),
+      getSummaries: async (ids) =>
+        new Map(
+          ids.flatMap((id) => {
+            const status = h.statuses.get(id);
+            const files = h.files.get(id) ?? { recordings: 0, transcripts: 0 };
+            return status === undefined ? [] : [[id, { status, ...files }]];
+          }),
+        ),
     },
     enqueue: async (messages) => {
       if (h.failEnqueue) throw new StorageError('SQS is down');
       h.enqueued.push([...messages]);
     },
-    bucket: createTokenBucket({ ratePerMinute: 6000, clock }),
+    pacer: createPacer({ ratePerMinute: 6000, clock }),
     now: clock.now,
     observe: (o) => h.observations.push(o),
     ...(options.manifests ? { manifests: sink } : {}),
@@ -120,6 +128,7 @@ describe('backfill', () => {
       checkpoint: iso(NOW_S),
       checkpointAdvanced: true,
       skipped: 1,
+      reconciled: 0,
       eligible: 29,
       dryRun: false,
       complete: true,
@@ -289,15 +298,64 @@ describe('backfill', () => {
     expect(h.manifests.started).toEqual([]);
   });
 
-  it('sends the window bounds under the configured parameter names', async () => {
-    const h = harness(rawCalls(5, NOW_S - 60));
-
-    await backfill({ from: NOW_S - HOUR, to: NOW_S }, h.deps, {
-      ...SETTINGS,
-      windowParams: { from: 'initiatedAfter', to: 'initiatedBefore' },
+  it('enqueues a call stored as final again when List Calls shows files it lacks', async () => {
+    const withFiles = (id: string, files: Record<string, unknown>) => ({
+      ...rawCall(`v1.us.test.${id}`, NOW_S - 600),
+      ...files,
     });
+    const recording = (rid: string) => ({ rid, recording_url: `https://r.cometchat.io/${rid}.mp4?sig=x` });
+    const h = harness([
+      withFiles('more-recordings', { hasRecording: true, recordings: [recording('a'), recording('b')] }),
+      withFiles('flag-only', { hasRecording: true }),
+      withFiles('new-transcript', { hasTranscription: true, transcriptions: [{ tid: 't1' }] }),
+      withFiles('transcript-flag', { hasTranscription: 'true' }),
+      withFiles('matches', { hasRecording: true, recordings: [recording('a'), recording('a')] }),
+      withFiles('fewer-listed', { hasRecording: true, recordings: [recording('a')] }),
+      withFiles('no-files', { hasRecording: false, hasTranscription: false }),
+      withFiles('ongoing', { hasRecording: true }),
+    ]);
+    for (const [id, recordings, transcripts] of [
+      ['more-recordings', 1, 0],
+      ['flag-only', 0, 0],
+      ['new-transcript', 1, 0],
+      ['transcript-flag', 0, 0],
+      ['matches', 1, 0],
+      ['fewer-listed', 3, 0],
+      ['no-files', 0, 0],
+    ] as const) {
+      h.statuses.set(`v1.us.test.${id}`, 'ended');
+      h.files.set(`v1.us.test.${id}`, { recordings, transcripts });
+    }
+    h.statuses.set('v1.us.test.ongoing', 'ongoing');
 
-    expect(h.list.requests[0]?.filters).toEqual({ initiatedAfter: NOW_S - HOUR, initiatedBefore: NOW_S });
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(enqueuedIds(h)).toEqual(
+      ['more-recordings', 'flag-only', 'new-transcript', 'transcript-flag', 'ongoing'].map(
+        (id) => `v1.us.test.${id}`,
+      ),
+    );
+    expect(result).toMatchObject({ listed: 8, skipped: 3, reconciled: 4, eligible: 5, enqueued: 5 });
+  });
+
+  it('does not enqueue a reconciled call again once the archive holds what is listed', async () => {
+    const listed = {
+      ...rawCall('v1.us.test.caught-up', NOW_S - 600),
+      hasRecording: true,
+      recordings: [{ rid: 'a' }, { rid: 'b' }],
+      hasTranscription: true,
+      transcriptions: [{ tid: 't' }],
+    };
+    const h = harness([listed]);
+    h.statuses.set('v1.us.test.caught-up', 'ended');
+    h.files.set('v1.us.test.caught-up', { recordings: 1, transcripts: 1 });
+
+    const first = await backfill({}, h.deps, SETTINGS);
+    h.files.set('v1.us.test.caught-up', { recordings: 2, transcripts: 1 });
+    const second = await backfill({}, h.deps, SETTINGS);
+
+    expect(first).toMatchObject({ reconciled: 1, enqueued: 1 });
+    expect(second).toMatchObject({ reconciled: 0, skipped: 1, enqueued: 0 });
   });
 
   it('treats a Scheduled Event as {} and refuses garbage before asking CometChat anything', async () => {
@@ -311,15 +369,15 @@ describe('backfill', () => {
     const requests = h.list.requests.length;
 
     expect(scheduled.enqueued).toBe(5);
-    await expect(backfill({ from: 'soon' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(backfill({ to: 'x' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(backfill({ from: 'soon' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(BackfillInputError);
+    await expect(backfill({ to: 'x' }, h.deps, SETTINGS)).rejects.toBeInstanceOf(BackfillInputError);
     expect(h.list.requests).toHaveLength(requests);
   });
 
   it('warns when the first page says the window holds more pages than the time left allows', async () => {
     const h = harness(rawCalls(1000, NOW_S - 60, 'c', 'ended', 1));
     // One request every 10 s; of the 30 s left, 10 s are kept back for enqueueing.
-    h.deps.bucket = createTokenBucket({ ratePerMinute: 6, capacity: 1, clock: h.clock });
+    h.deps.pacer = createPacer({ ratePerMinute: 6, clock: h.clock });
 
     const result = await backfill({}, h.deps, SETTINGS, { deadline: NOW + 30_000 });
 

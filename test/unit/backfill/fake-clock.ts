@@ -1,5 +1,5 @@
-/** A virtual clock for the token bucket: `sleep` moves time on at once and is recorded. */
-import type { Clock } from '../../../lib/backfill/token-bucket.ts';
+/** A virtual clock for the pacer: `sleep` moves time on at once and is recorded. */
+import type { Clock } from '../../../lib/backfill/pacer.ts';
 
 /** A clock whose time only moves when something sleeps on it (or the test says so). */
 export interface FakeClock extends Clock {

@@ -6,14 +6,18 @@ import {
   type WalkSettings,
   walkCalls,
 } from '../../../lib/backfill/list-walk.ts';
-import { createTokenBucket } from '../../../lib/backfill/token-bucket.ts';
-import { CometChatRateLimitError, CometChatUnavailableError, ConfigError } from '../../../lib/errors.ts';
+import { createPacer } from '../../../lib/backfill/pacer.ts';
+import {
+  CometChatRateLimitError,
+  CometChatUnavailableError,
+  InvalidCallDataError,
+} from '../../../lib/errors.ts';
 import { fakeClock } from './fake-clock.ts';
 import { type FakeListCalls, fakeListCalls, rawCall, rawCalls } from './fake-list-calls.ts';
 
 const NEWEST = 1_714_550_000;
 const EVERYTHING = { from: 0, to: NEWEST + 3600 };
-const SETTINGS: WalkSettings = { perPage: 100, order: 'unknown', maxPasses: 3, maxPages: 1000 };
+const SETTINGS: WalkSettings = { perPage: 100, maxPasses: 3, maxPages: 1000 };
 
 interface Run {
   handed: string[];
@@ -35,7 +39,7 @@ async function walk(
     { ...SETTINGS, ...settings },
     {
       listCalls: (params) => fake.listCalls(params),
-      bucket: createTokenBucket({ ratePerMinute: 600, clock }),
+      pacer: createPacer({ ratePerMinute: 600, clock }),
       now: clock.now,
       observe: (o) => observations.push(o),
     },
@@ -122,21 +126,6 @@ describe('walkCalls', () => {
     expect(result).toMatchObject({ passes: 2, complete: false, incompleteReason: 'unstable' });
   });
 
-  it('stops after the first page older than the window when the order is newest-first', async () => {
-    const window = { from: NEWEST - 149 * 60, to: NEWEST };
-    const newestFirst = fakeListCalls(rawCalls(500, NEWEST));
-    const unknown = fakeListCalls(rawCalls(500, NEWEST));
-
-    const early = await walk(newestFirst, { order: 'newest-first' }, window);
-    const full = await walk(unknown, { order: 'unknown' }, window);
-
-    expect(newestFirst.requests.map((r) => r.page)).toEqual([1, 2, 3]);
-    expect(unknown.requests).toHaveLength(5);
-    expect(early.handed).toEqual(full.handed);
-    expect(early.handed).toHaveLength(150);
-    expect(early.result.complete).toBe(true);
-  });
-
   it('without pagination metadata, stops at a short page', async () => {
     const fake = fakeListCalls(rawCalls(250, NEWEST));
     fake.withoutPagination = true;
@@ -173,7 +162,7 @@ describe('walkCalls', () => {
     const fake = fakeListCalls(rawCalls(250, NEWEST));
     fake.pinnedPage = 1;
 
-    await expect(walk(fake)).rejects.toBeInstanceOf(ConfigError);
+    await expect(walk(fake)).rejects.toBeInstanceOf(InvalidCallDataError);
   });
 
   it('waits as long as CometChat asks after a 429 the client gave up on, then reads the page', async () => {
@@ -212,14 +201,14 @@ describe('walkCalls', () => {
     expect(calls).toBe(1);
   });
 
-  it('stops, incomplete, when the next token would come after stopBy', async () => {
+  it('stops, incomplete, when the next paced request would come after stopBy', async () => {
     const fake = fakeListCalls(rawCalls(5000, NEWEST));
     const clock = fakeClock();
 
-    // 600/min with 10 saved up: 10 at once, then one every 100 ms; 1 s buys 10 more.
+    // 600/min: the first at once, then one every 100 ms up to and including the 1 s mark.
     const { result } = await walk(fake, {}, EVERYTHING, clock, { stopBy: clock.now() + 1000 });
 
-    expect(result).toMatchObject({ complete: false, incompleteReason: 'deadline', pages: 20 });
+    expect(result).toMatchObject({ complete: false, incompleteReason: 'deadline', pages: 11 });
   });
 
   it('stops, incomplete, at the page limit', async () => {
@@ -240,17 +229,6 @@ describe('walkCalls', () => {
     expect(result).toMatchObject({ passes: 1, complete: true });
   });
 
-  it('sends the configured filters with every request', async () => {
-    const fake = fakeListCalls(rawCalls(150, NEWEST));
-
-    await walk(fake, { filters: { initiatedAfter: 5, initiatedBefore: 9 } });
-
-    expect(fake.requests.map((r) => r.filters)).toEqual([
-      { initiatedAfter: 5, initiatedBefore: 9 },
-      { initiatedAfter: 5, initiatedBefore: 9 },
-    ]);
-  });
-
   it('stops when the handler throws', async () => {
     const fake = fakeListCalls(rawCalls(250, NEWEST));
     const clock = fakeClock();
@@ -258,7 +236,7 @@ describe('walkCalls', () => {
     const run = walkCalls(
       EVERYTHING,
       SETTINGS,
-      { listCalls: (p) => fake.listCalls(p), bucket: createTokenBucket({ ratePerMinute: 60, clock }) },
+      { listCalls: (p) => fake.listCalls(p), pacer: createPacer({ ratePerMinute: 60, clock }) },
       () => {
         throw new Error('queue down');
       },
@@ -276,16 +254,38 @@ describe('listedCallOf', () => {
       status: 'cancelled',
       listedStatus: 'cancelled',
       time: 1_714_550_000,
+      files: { hasRecording: false, hasTranscription: false },
     });
     expect(listedCallOf({ sessionId: 'v1.b', status: 'ringing', startedAt: 1_714_550_000_123 })).toEqual({
       sessionId: 'v1.b',
       status: undefined,
       listedStatus: 'ringing',
       time: 1_714_550_000,
+      files: { hasRecording: false, hasTranscription: false },
     });
     expect(listedCallOf({ sessionId: 'v1.c', status: 'a b', endedAt: 7 })).toMatchObject({
       listedStatus: 'unknown',
       time: 7,
+    });
+  });
+
+  it('counts the distinct files listed, by id or else by URL path, and reads the flags', () => {
+    const call = listedCallOf({
+      sessionId: 'v1.d',
+      hasRecording: 'true',
+      recordings: [
+        { rid: 'a', recording_url: 'https://r/x.mp4?s=1' },
+        { rid: 'a', recording_url: 'https://r/x.mp4?s=2' },
+        { recordingUrl: 'https://r/y.mp4?s=1' },
+        { recordingUrl: 'https://r/y.mp4?s=2' },
+        'junk',
+      ],
+      hasTranscription: true,
+      transcriptions: [{ tid: 't1' }, { tid: 't2' }],
+    });
+
+    expect(call).toMatchObject({
+      files: { hasRecording: true, recordings: 3, hasTranscription: true, transcripts: 2 },
     });
   });
 

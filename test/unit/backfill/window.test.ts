@@ -7,7 +7,7 @@ import {
   parseTime,
   resolveWindow,
 } from '../../../lib/backfill/window.ts';
-import { InvalidInputError } from '../../../lib/errors.ts';
+import { BackfillInputError } from '../../../lib/errors.ts';
 
 const MAY_1 = 1_714_521_600; // 2024-05-01T00:00:00Z
 const MAX_SECONDS = 253_402_300_799;
@@ -24,14 +24,14 @@ const SCHEDULED_EVENT = {
   detail: {},
 };
 
-function invalid(run: () => unknown): InvalidInputError {
+function invalid(run: () => unknown): BackfillInputError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(InvalidInputError);
-    return error as InvalidInputError;
+    expect(error).toBeInstanceOf(BackfillInputError);
+    return error as BackfillInputError;
   }
-  throw new Error('expected an InvalidInputError');
+  throw new Error('expected an BackfillInputError');
 }
 
 describe('parseTime', () => {
@@ -90,14 +90,14 @@ describe('parseTime', () => {
     );
   });
 
-  it('either returns a whole second in range or throws InvalidInputError, for any input', () => {
+  it('either returns a whole second in range or throws BackfillInputError, for any input', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.double(), fc.anything()), (value) => {
         let parsed: number;
         try {
           parsed = parseTime('from', value);
         } catch (error) {
-          expect(error).toBeInstanceOf(InvalidInputError);
+          expect(error).toBeInstanceOf(BackfillInputError);
           return;
         }
         expect(Number.isSafeInteger(parsed)).toBe(true);
