@@ -15,10 +15,10 @@ runCopyWorker({
       ...(job.partSizeBytes !== undefined && { partSizeBytes: job.partSizeBytes }),
       ...(job.queueSize !== undefined && { queueSize: job.queueSize }),
     });
-    const { item } = await copier.copy({
+    const { entry } = await copier.copy({
       sessionId: job.sessionId,
       source: { rid: job.rid, url: job.url, sourceUrl: job.url },
     });
-    return item.bytes;
+    return entry.bytes;
   },
 });

@@ -6,11 +6,12 @@
 
 import { normaliseCall } from '../calls/normalise.ts';
 import { sessionIdFromEvent } from '../calls/session-id.ts';
-import type { NormalisedCall, RecordingItem, RecordingSource } from '../calls/types.ts';
+import type { NormalisedCall, RecordingEntry, RecordingSource } from '../calls/types.ts';
 import type { CometChatClient } from '../cometchat/client.ts';
-import { RecordingDownloadError } from '../errors.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import { assertStorable } from '../store/call-limits.ts';
 import type { CallStore, SaveOutcome } from '../store/call-store.ts';
+import { mergeCall } from '../store/merge-call.ts';
 
 /** One recording in an {@link EnrichmentResult}. */
 export interface RecordingResult {
@@ -23,7 +24,7 @@ export interface RecordingResult {
   copied: boolean;
 }
 
-/** What `enrichCall` returns (the contract's `EnrichmentResult`). */
+/** What `enrichCall` returns (the contract's `EnrichmentResult`): what is stored after the run. */
 export interface EnrichmentResult {
   sessionId: string;
   status: string;
@@ -45,7 +46,7 @@ export interface EnrichDependencies {
 export type EnrichObservation =
   | { kind: 'fetched'; sessionId: string; status: string; participants: number; recordings: number }
   | { kind: 'recording'; sessionId: string; rid: string; copied: boolean; bytes: number }
-  | { kind: 'url-refreshed'; sessionId: string; rid: string; statusCode: number }
+  | { kind: 'url-refreshed'; sessionId: string; rid: string }
   | { kind: 'saved'; sessionId: string; outcome: SaveOutcome };
 
 /** Per-invocation limits. */
@@ -56,8 +57,26 @@ export interface EnrichOptions {
 }
 
 /**
+ * The largest entry a recording not yet copied could become (S3's longest key and bucket name,
+ * the largest size), so a call that could not be stored is refused before anything is copied.
+ */
+function largestEntry(source: RecordingSource): RecordingEntry {
+  const { url: _url, ...described } = source;
+  return {
+    ...described,
+    bucket: 'b'.repeat(63),
+    key: 'k'.repeat(1024),
+    bytes: Number.MAX_SAFE_INTEGER,
+    sha256: '0'.repeat(64),
+    contentType: 'c'.repeat(64),
+    copiedAt: new Date(0).toISOString(),
+  };
+}
+
+/**
  * Enriches the call named by `event.sessionId`. Throws the contract's named errors
- * (InvalidInputError before any request is sent; CometChat*, Recording*, StorageError).
+ * (InvalidInputError before any request is sent; CometChat*, Recording*, InvalidCallDataError,
+ * StorageError).
  */
 export async function enrichCall(
   event: unknown,
@@ -66,72 +85,73 @@ export async function enrichCall(
 ): Promise<EnrichmentResult> {
   const sessionId = sessionIdFromEvent(event);
   const observe = deps.observe ?? (() => {});
+  const { signal } = options;
   const fetchCall = async (): Promise<NormalisedCall> =>
     normaliseCall(await deps.cometChat.getCall(sessionId, options), sessionId);
 
-  let fetched = await fetchCall();
+  const fetched = await fetchCall();
   observe({
     kind: 'fetched',
     sessionId,
     status: fetched.call.status,
-    participants: fetched.participants.length,
+    participants: fetched.call.participants.length,
     recordings: fetched.recordings.length,
   });
-  const previous = await deps.store.load(sessionId);
+  const previous = await deps.store.load(sessionId, { signal });
+  const stored = new Map(previous?.call.recordings.map((r) => [r.rid, r]));
+  assertStorable(
+    mergeCall(previous?.call, {
+      ...fetched.call,
+      recordings: fetched.recordings.map((r) => stored.get(r.rid) ?? largestEntry(r)),
+    }),
+  );
 
-  const items: RecordingItem[] = [];
-  const results: RecordingResult[] = [];
+  const entries: RecordingEntry[] = [];
+  const copiedNow = new Set<string>();
   if (fetched.recordings.length > 0) {
     const copier = await deps.recordings();
-    let refreshed = false;
-    for (const { rid } of fetched.recordings) {
-      // Look the source up afresh each time: after a refresh, later recordings use the new URLs.
-      const source = fetched.recordings.find((r) => r.rid === rid) as RecordingSource;
-      const existing = previous?.recordings.find((r) => r.rid === rid);
-      let outcome: Awaited<ReturnType<RecordingCopier['copy']>>;
-      try {
-        outcome = await copier.copy({ sessionId, source, existing }, { signal: options.signal });
-      } catch (error) {
-        // An expired or revoked signed URL: ask CometChat once for fresh URLs, then try again.
-        if (refreshed || !isUrlExpired(error)) throw error;
-        refreshed = true;
-        observe({ kind: 'url-refreshed', sessionId, rid, statusCode: error.statusCode ?? 0 });
-        const refetched = await fetchCall();
-        const fresh = refetched.recordings.find((r) => r.rid === rid);
-        if (!fresh) throw error;
-        fetched = {
-          ...refetched,
-          recordings: fetched.recordings.map((r) => refetched.recordings.find((f) => f.rid === r.rid) ?? r),
-        };
-        outcome = await copier.copy({ sessionId, source: fresh, existing }, { signal: options.signal });
-      }
-      const { item, copied } = outcome;
-      items.push(item);
-      results.push({
-        rid,
-        bucket: item.bucket,
-        key: item.key,
-        bytes: item.bytes,
-        sha256: item.sha256,
-        copied,
-      });
-      observe({ kind: 'recording', sessionId, rid, copied, bytes: copied ? item.bytes : 0 });
+    // At most one Get Call again per run, shared by every recording whose URL was refused.
+    let refetched: Promise<NormalisedCall> | undefined;
+    const freshSource = async (rid: string) => (await refetched)?.recordings.find((r) => r.rid === rid);
+    for (const recording of fetched.recordings) {
+      const { rid } = recording;
+      const source = (await freshSource(rid)) ?? recording;
+      const { entry, copied } = await copier.copy(
+        {
+          sessionId,
+          source,
+          existing: stored.get(rid),
+          refreshSource: async () => {
+            if (refetched) return undefined;
+            observe({ kind: 'url-refreshed', sessionId, rid });
+            refetched = fetchCall();
+            return freshSource(rid);
+          },
+        },
+        { signal },
+      );
+      entries.push(entry);
+      if (copied) copiedNow.add(rid);
+      observe({ kind: 'recording', sessionId, rid, copied, bytes: copied ? entry.bytes : 0 });
     }
   }
 
-  const { outcome, stored } = await deps.store.save(
-    { call: fetched.call, participants: fetched.participants, recordings: items },
-    { previous, now: deps.now?.() },
+  const { outcome, call } = await deps.store.save(
+    { ...fetched.call, recordings: entries },
+    { previous, now: deps.now?.(), signal },
   );
   observe({ kind: 'saved', sessionId, outcome });
   return {
     sessionId,
-    status: stored.call.status,
-    participants: stored.participants.length,
-    recordings: results,
+    status: call.status,
+    participants: call.participants.length,
+    recordings: call.recordings.map(({ rid, bucket, key, bytes, sha256 }) => ({
+      rid,
+      bucket,
+      key,
+      bytes,
+      sha256,
+      copied: copiedNow.has(rid),
+    })),
   };
-}
-
-function isUrlExpired(error: unknown): error is RecordingDownloadError {
-  return error instanceof RecordingDownloadError && (error.statusCode === 401 || error.statusCode === 403);
 }

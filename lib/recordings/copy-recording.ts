@@ -12,7 +12,7 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { callPk, type RecordingItem, type RecordingSource } from '../calls/types.ts';
+import type { RecordingEntry, RecordingSource } from '../calls/types.ts';
 import { RecordingDownloadError, StorageError } from '../errors.ts';
 import { createMultipartUpload } from './multipart-upload.ts';
 import { CONTENT_TYPE_BY_EXTENSION, recordingExtension, recordingObjectKey } from './object-key.ts';
@@ -23,13 +23,18 @@ import type { UrlPolicy } from './url-policy.ts';
 export interface CopyRecordingInput {
   sessionId: string;
   source: RecordingSource;
-  /** The recording item stored by an earlier run, if any. */
-  existing?: RecordingItem;
+  /** The entry an earlier run stored for this rid, if any. */
+  existing?: RecordingEntry;
+  /**
+   * Asked once when the host refuses the URL (401/403, an expired signature): a fresh source for
+   * this recording (Get Call again), or undefined when there is none.
+   */
+  refreshSource?: () => Promise<RecordingSource | undefined>;
 }
 
-/** The outcome: the item to store, and whether bytes were copied this time. */
+/** The outcome: the entry to store, and whether bytes were copied this time. */
 export interface CopyRecordingResult {
-  item: RecordingItem;
+  entry: RecordingEntry;
   copied: boolean;
 }
 
@@ -137,7 +142,7 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
   const now = options.now ?? (() => new Date());
 
   /** True when the object an earlier run stored is still there, whole, with the same digest. */
-  async function stillStored(existing: RecordingItem): Promise<boolean> {
+  async function stillStored(existing: RecordingEntry): Promise<boolean> {
     try {
       const head = await s3.send(new HeadObjectCommand({ Bucket: existing.bucket, Key: existing.key }));
       return head.ContentLength === existing.bytes && head.Metadata?.sha256 === existing.sha256;
@@ -160,20 +165,39 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
     }
   }
 
-  async function copy(input: CopyRecordingInput, copyOptions: { signal?: AbortSignal } = {}) {
-    const { sessionId, source, existing } = input;
+  async function copy(
+    input: CopyRecordingInput,
+    copyOptions: { signal?: AbortSignal } = {},
+  ): Promise<CopyRecordingResult> {
+    try {
+      return await copyFrom(input.sessionId, input.source, input.existing, copyOptions);
+    } catch (error) {
+      // An expired or revoked signed URL: a fresh one, once, may work.
+      const expired =
+        error instanceof RecordingDownloadError && (error.statusCode === 401 || error.statusCode === 403);
+      const fresh = expired ? await input.refreshSource?.() : undefined;
+      if (!fresh) throw error;
+      return copyFrom(input.sessionId, fresh, input.existing, copyOptions);
+    }
+  }
+
+  async function copyFrom(
+    sessionId: string,
+    source: RecordingSource,
+    existing: RecordingEntry | undefined,
+    copyOptions: { signal?: AbortSignal },
+  ): Promise<CopyRecordingResult> {
     const ext = recordingExtension(source.url);
     const key = recordingObjectKey(prefix, sessionId, source.rid, ext);
 
     if (
       existing &&
-      existing.sessionId === sessionId &&
       existing.rid === source.rid &&
       existing.bytes !== undefined &&
       existing.sha256 &&
       (await stillStored(existing))
     ) {
-      return { item: existing, copied: false };
+      return { entry: existing, copied: false };
     }
 
     const opened = await openRecording(source.url, {
@@ -232,11 +256,7 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       throw new StorageError(`could not record the digest on s3://${bucket}/${key}`, { cause: error });
     }
 
-    const item: RecordingItem = {
-      pk: callPk(sessionId),
-      sk: `RECORDING#${source.rid}`,
-      entity: 'recording',
-      sessionId,
+    const entry: RecordingEntry = {
       rid: source.rid,
       ...(source.startTime !== undefined && { startTime: source.startTime }),
       ...(source.endTime !== undefined && { endTime: source.endTime }),
@@ -249,7 +269,7 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       contentType,
       copiedAt: now().toISOString(),
     };
-    return { item, copied: true };
+    return { entry, copied: true };
   }
 
   return { copy };

@@ -4,12 +4,13 @@
  * test/integration/enrich-call.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { RecordingItem } from '../../../lib/calls/types.ts';
+import type { CallDraft, CallItem, RecordingEntry, RecordingSource } from '../../../lib/calls/types.ts';
 import type { RawCall, RequestOptions } from '../../../lib/cometchat/types.ts';
 import { type EnrichDependencies, type EnrichObservation, enrichCall } from '../../../lib/enrich/enrich.ts';
 import {
   CallNotFoundError,
   CometChatUnavailableError,
+  InvalidCallDataError,
   InvalidInputError,
   RecordingDownloadError,
   RecordingRejectedError,
@@ -20,7 +21,7 @@ import type {
   CopyRecordingResult,
   RecordingCopier,
 } from '../../../lib/recordings/copy-recording.ts';
-import type { SaveInput, SaveOutcome, StoredCall } from '../../../lib/store/call-store.ts';
+import type { SaveOutcome, StoredCall } from '../../../lib/store/call-store.ts';
 import { rejectionOf } from '../../support/errors.ts';
 
 const SESSION = 'v1.us.31780434a95d45.unit-test-session';
@@ -70,10 +71,16 @@ type Step =
       op: 'copy';
       rid: string;
       url: string;
-      existing: RecordingItem | undefined;
+      existing: RecordingEntry | undefined;
       signal: AbortSignal | undefined;
     }
-  | { op: 'save'; input: SaveInput; previous: StoredCall | undefined; now: Date | undefined };
+  | {
+      op: 'save';
+      input: CallDraft;
+      previous: StoredCall | undefined;
+      now: Date | undefined;
+      signal: AbortSignal | undefined;
+    };
 
 type CopyBehaviour = (input: CopyRecordingInput) => CopyRecordingResult | Error;
 
@@ -87,15 +94,14 @@ interface Harness {
   saved(): Extract<Step, { op: 'save' }>;
 }
 
-function copiedItem(input: CopyRecordingInput, bytes = 1000): CopyRecordingResult {
+function copiedItem(
+  input: Pick<CopyRecordingInput, 'sessionId' | 'source'>,
+  bytes = 1000,
+): CopyRecordingResult {
   const { sessionId, source } = input;
   return {
     copied: true,
-    item: {
-      pk: `CALL#${sessionId}`,
-      sk: `RECORDING#${source.rid}`,
-      entity: 'recording',
-      sessionId,
+    entry: {
       rid: source.rid,
       sourceUrl: source.sourceUrl,
       bucket: BUCKET,
@@ -108,19 +114,24 @@ function copiedItem(input: CopyRecordingInput, bytes = 1000): CopyRecordingResul
   };
 }
 
-function storedFrom(input: SaveInput, overrides: { status?: SaveInput['call']['status'] } = {}): StoredCall {
-  return {
-    call: {
-      ...input.call,
-      ...overrides,
-      statusRank: 2,
-      freshness: 1_715_932_316,
-      contentHash: 'hash',
-      enrichedAt: NOW.toISOString(),
-    },
-    participants: input.participants,
-    recordings: input.recordings,
-  };
+function storedFrom(draft: CallDraft, overrides: Partial<CallDraft> = {}): StoredCall {
+  return { call: { ...draft, ...overrides, enrichedAt: NOW.toISOString(), revision: 1 }, index: [] };
+}
+
+/** A stored call with nothing in it but `overrides`. */
+function storedCall(overrides: Partial<CallDraft>): StoredCall {
+  return storedFrom({
+    pk: `CALL#${SESSION}`,
+    sk: 'CALL',
+    entity: 'call',
+    sessionId: SESSION,
+    status: 'ended',
+    hasRecording: false,
+    participants: [],
+    recordings: [],
+    transcripts: [],
+    ...overrides,
+  });
 }
 
 /**
@@ -133,7 +144,7 @@ function harness(
     copy?: CopyBehaviour[];
     previous?: StoredCall;
     load?: Error;
-    save?: (input: SaveInput) => { outcome: SaveOutcome; stored: StoredCall } | Error;
+    save?: (input: CallDraft) => { outcome: SaveOutcome; call: CallItem } | Error;
   } = {},
 ): Harness {
   const steps: Step[] = [];
@@ -143,19 +154,24 @@ function harness(
   let callIndex = 0;
   let copyIndex = 0;
 
+  const attempt = (input: CopyRecordingInput, source: RecordingSource, signal?: AbortSignal) => {
+    steps.push({ op: 'copy', rid: source.rid, url: source.url, existing: input.existing, signal });
+    const behaviour = behaviours[Math.min(copyIndex++, behaviours.length - 1)] as CopyBehaviour;
+    const outcome = behaviour({ ...input, source });
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
+  // As the real copier does: after a 401/403, once, with the source refreshSource gives.
   const copier: RecordingCopier = {
     async copy(input, copyOptions) {
-      steps.push({
-        op: 'copy',
-        rid: input.source.rid,
-        url: input.source.url,
-        existing: input.existing,
-        signal: copyOptions?.signal,
-      });
-      const behaviour = behaviours[Math.min(copyIndex++, behaviours.length - 1)] as CopyBehaviour;
-      const outcome = behaviour(input);
-      if (outcome instanceof Error) throw outcome;
-      return outcome;
+      try {
+        return attempt(input, input.source, copyOptions?.signal);
+      } catch (error) {
+        const status = error instanceof RecordingDownloadError ? error.statusCode : undefined;
+        const fresh = status === 401 || status === 403 ? await input.refreshSource?.() : undefined;
+        if (!fresh) throw error;
+        return attempt(input, fresh, copyOptions?.signal);
+      }
     },
   };
 
@@ -175,8 +191,9 @@ function harness(
         return options.previous;
       },
       async save(input, saveOptions) {
-        steps.push({ op: 'save', input, previous: saveOptions.previous, now: saveOptions.now });
-        const result = options.save?.(input) ?? { outcome: 'created' as const, stored: storedFrom(input) };
+        const { previous, now, signal } = saveOptions;
+        steps.push({ op: 'save', input, previous, now, signal });
+        const result = options.save?.(input) ?? { outcome: 'created' as const, call: storedFrom(input).call };
         if (result instanceof Error) throw result;
         return result;
       },
@@ -275,26 +292,14 @@ describe('enrichCall', () => {
   });
 
   it('hands the store what it fetched, the previous version and the clock', async () => {
-    const previous = storedFrom({
-      call: {
-        pk: `CALL#${SESSION}`,
-        sk: 'CALL',
-        entity: 'call',
-        sessionId: SESSION,
-        status: 'ongoing',
-        hasRecording: false,
-        recordingCount: 0,
-      },
-      participants: [],
-      recordings: [],
-    });
+    const previous = storedCall({ status: 'ongoing' });
     const h = harness({ calls: [rawCall({ recordings: [{ rid: 'r1' }] })], previous });
 
     await enrichCall({ sessionId: SESSION }, h.deps);
 
     const save = h.saved();
     expect(save).toMatchObject({ previous, now: NOW });
-    expect(save.input.call).toMatchObject({ sessionId: SESSION, status: 'ended' });
+    expect(save.input).toMatchObject({ sessionId: SESSION, status: 'ended' });
     expect(save.input.participants.map((p) => p.uid)).toEqual(['user-1', 'user-2']);
     expect(save.input.recordings.map((r) => r.rid)).toEqual(['r1']);
   });
@@ -303,23 +308,8 @@ describe('enrichCall', () => {
     const existing = copiedItem({
       sessionId: SESSION,
       source: { rid: 'r1', url: signedUrl('r1', 'v1'), sourceUrl: 'https://recordings.cometchat.io/r1.mp4' },
-    }).item;
-    const previous: StoredCall = {
-      ...storedFrom({
-        call: {
-          pk: `CALL#${SESSION}`,
-          sk: 'CALL',
-          entity: 'call',
-          sessionId: SESSION,
-          status: 'ended',
-          hasRecording: true,
-          recordingCount: 1,
-        },
-        participants: [],
-        recordings: [],
-      }),
-      recordings: [existing],
-    };
+    }).entry;
+    const previous = storedCall({ hasRecording: true, recordings: [existing] });
     const h = harness({
       calls: [rawCall({ recordings: [{ rid: 'r1' }, { rid: 'r2' }] })],
       previous,
@@ -336,15 +326,20 @@ describe('enrichCall', () => {
     ]);
   });
 
-  it('reports the stored status when the save lost to a newer version', async () => {
+  it('reports the call as stored after the merge: status, participants and every recording kept', async () => {
+    const kept = copiedItem({
+      sessionId: SESSION,
+      source: { rid: 'r0', url: signedUrl('r0', 'v1'), sourceUrl: 'https://recordings.cometchat.io/r0.mp4' },
+    }).entry;
     const h = harness({
-      calls: [rawCall({ status: 'ongoing', participants: 1 })],
+      calls: [rawCall({ status: 'ongoing', participants: 1, recordings: [{ rid: 'r1' }] })],
       save: (input) => ({
-        outcome: 'stale',
-        stored: {
-          ...storedFrom(input, { status: 'ended' }),
+        outcome: 'updated',
+        call: storedFrom(input, {
+          status: 'ended',
           participants: [...input.participants, ...input.participants],
-        },
+          recordings: [kept, ...input.recordings],
+        }).call,
       }),
     });
 
@@ -352,10 +347,40 @@ describe('enrichCall', () => {
 
     expect(result.status).toBe('ended');
     expect(result.participants).toBe(2);
-    expect(h.observed.at(-1)).toEqual({ kind: 'saved', sessionId: SESSION, outcome: 'stale' });
+    expect(result.recordings.map((r) => [r.rid, r.copied])).toEqual([
+      ['r0', false],
+      ['r1', true],
+    ]);
+    expect(h.observed.at(-1)).toEqual({ kind: 'saved', sessionId: SESSION, outcome: 'updated' });
   });
 
-  it('passes the deadline and signal to CometChat and the signal to the copier', async () => {
+  it('refuses a call the table cannot hold before copying or saving anything', async () => {
+    const raw = rawCall({ recordings: [{ rid: 'r1' }] });
+    raw.participants = Array.from({ length: 1000 }, (_, i) => ({
+      uid: `${i}`.padStart(250, 'u'),
+      name: 'n'.repeat(200),
+    }));
+    const h = harness({ calls: [raw] });
+
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
+
+    expect(error).toBeInstanceOf(InvalidCallDataError);
+    expect((error as Error).message).toMatch(/400 KB item limit/);
+    expect(h.ops()).toEqual(['getCall', 'load']);
+  });
+
+  it('refuses a recording with a relative URL before touching the store', async () => {
+    const raw = rawCall();
+    raw.recordings = [{ rid: 'r1', recording_url: '/r1.mp4' }];
+    const h = harness({ calls: [raw] });
+
+    const error = await rejectionOf(enrichCall({ sessionId: SESSION }, h.deps));
+
+    expect(error).toBeInstanceOf(RecordingRejectedError);
+    expect(h.ops()).toEqual(['getCall']);
+  });
+
+  it('passes the deadline and signal to CometChat and the signal to the copier and the store', async () => {
     const signal = new AbortController().signal;
     const h = harness({ calls: [rawCall({ recordings: [{ rid: 'r1' }] })] });
 
@@ -363,6 +388,7 @@ describe('enrichCall', () => {
 
     expect(h.steps[0]).toEqual({ op: 'getCall', sessionId: SESSION, options: { deadline: 1234, signal } });
     expect(h.steps.find((step) => step.op === 'copy')).toMatchObject({ signal });
+    expect(h.saved().signal).toBe(signal);
   });
 
   it.each([401, 403])(
@@ -402,7 +428,7 @@ describe('enrichCall', () => {
         { rid: 'r3', url: signedUrl('r3', 'v2') },
       ]);
       expect(result.recordings.map((r) => r.rid)).toEqual(['r1', 'r2', 'r3']);
-      expect(h.observed).toContainEqual({ kind: 'url-refreshed', sessionId: SESSION, rid: 'r1', statusCode });
+      expect(h.observed).toContainEqual({ kind: 'url-refreshed', sessionId: SESSION, rid: 'r1' });
     },
   );
 
@@ -432,7 +458,7 @@ describe('enrichCall', () => {
     expect(result.recordings.map((r) => r.rid)).toEqual(['r1', 'r2']);
   });
 
-  it('saves the call as the refreshed fetch describes it', async () => {
+  it('saves the call as first fetched, with the recording copied from the refreshed URL', async () => {
     const h = harness({
       calls: [
         rawCall({ status: 'ongoing', recordings: [{ rid: 'r1' }] }),
@@ -444,9 +470,9 @@ describe('enrichCall', () => {
     const result = await enrichCall({ sessionId: SESSION }, h.deps);
 
     const save = h.saved();
-    expect(save.input.call.status).toBe('ended');
-    expect(save.input.participants).toHaveLength(3);
-    expect(result).toMatchObject({ status: 'ended', participants: 3 });
+    expect(save.input.status).toBe('ongoing');
+    expect(save.input.recordings.map((r) => r.rid)).toEqual(['r1']);
+    expect(result).toMatchObject({ status: 'ongoing', participants: 2 });
   });
 
   it('lets a second 403 on the same recording after the refresh propagate', async () => {
@@ -593,7 +619,7 @@ describe('enrichCall', () => {
 
     expect(h.observed).toEqual([
       { kind: 'fetched', sessionId: SESSION, status: 'ended', participants: 2, recordings: 2 },
-      { kind: 'url-refreshed', sessionId: SESSION, rid: 'r1', statusCode: 403 },
+      { kind: 'url-refreshed', sessionId: SESSION, rid: 'r1' },
       { kind: 'recording', sessionId: SESSION, rid: 'r1', copied: true, bytes: 2048 },
       { kind: 'recording', sessionId: SESSION, rid: 'r2', copied: false, bytes: 0 },
       { kind: 'saved', sessionId: SESSION, outcome: 'created' },

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
-import type { RecordingItem, RecordingSource } from '../../../lib/calls/types.ts';
+import type { RecordingEntry, RecordingSource } from '../../../lib/calls/types.ts';
 import { RecordingDownloadError, RecordingRejectedError, StorageError } from '../../../lib/errors.ts';
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
@@ -111,11 +111,7 @@ describe('createRecordingCopier', () => {
     // Assert
     expect(result).toEqual({
       copied: true,
-      item: {
-        pk: `CALL#${sessionId}`,
-        sk: `RECORDING#${source.rid}`,
-        entity: 'recording',
-        sessionId,
+      entry: {
         rid: source.rid,
         startTime: 1_700_000_000,
         endTime: 1_700_000_060,
@@ -127,13 +123,13 @@ describe('createRecordingCopier', () => {
         sha256: expectedSha,
         contentType: 'video/webm',
         copiedAt: NOW.toISOString(),
-      } satisfies RecordingItem,
+      } satisfies RecordingEntry,
     });
     expect(await storedDigest(key)).toEqual({ bytes: size, sha256: expectedSha });
     const stored = await head(key);
     expect(stored.Metadata).toEqual({ 'session-id': sessionId, rid: source.rid, sha256: expectedSha });
     expect(stored.ContentType).toBe('video/webm');
-    const everything = JSON.stringify([result.item, stored.Metadata]);
+    const everything = JSON.stringify([result.entry, stored.Metadata]);
     expect(everything).not.toContain('Signature');
     expect(everything).not.toContain('s3cr3t');
     expect(everything).not.toContain('?');
@@ -152,7 +148,7 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(result.copied).toBe(true);
-    expect(result.item).toMatchObject({ key, bytes: size, sha256: expectedSha, contentType: 'video/mp4' });
+    expect(result.entry).toMatchObject({ key, bytes: size, sha256: expectedSha, contentType: 'video/mp4' });
     expect(await storedDigest(key)).toEqual({ bytes: size, sha256: expectedSha });
     const stored = await head(key);
     expect(stored.Metadata).toEqual({ 'session-id': sessionId, rid: source.rid, sha256: expectedSha });
@@ -165,7 +161,7 @@ describe('createRecordingCopier', () => {
     server.routes.set(fullPath, servePattern(1000));
 
     // Act
-    const { item } = await copier().copy({ sessionId, source });
+    const { entry: item } = await copier().copy({ sessionId, source });
 
     // Assert
     expect(item.key).toBe(`${PREFIX}${sessionId}/${source.rid}.mp4`);
@@ -194,7 +190,7 @@ describe('createRecordingCopier', () => {
     const retried = await copier().copy({ sessionId, source });
 
     // Assert
-    expect(retried.item).toMatchObject({ key, bytes: 200_000, sha256: patternDigest(200_000) });
+    expect(retried.entry).toMatchObject({ key, bytes: 200_000, sha256: patternDigest(200_000) });
     expect(await storedDigest(key)).toEqual({ bytes: 200_000, sha256: patternDigest(200_000) });
   });
 
@@ -220,10 +216,10 @@ describe('createRecordingCopier', () => {
     server.requests.length = 0;
 
     // Act
-    const second = await copier().copy({ sessionId, source, existing: first.item });
+    const second = await copier().copy({ sessionId, source, existing: first.entry });
 
     // Assert
-    expect(second).toEqual({ item: first.item, copied: false });
+    expect(second).toEqual({ entry: first.entry, copied: false });
     expect(server.requests).toHaveLength(0);
   });
 
@@ -232,7 +228,7 @@ describe('createRecordingCopier', () => {
     const { sessionId, source, fullPath } = recording('/r6.mp4');
     server.routes.set(fullPath, servePattern(50_000));
     const first = await copier().copy({ sessionId, source });
-    const stale: RecordingItem = { ...first.item, sha256: '0'.repeat(64) };
+    const stale: RecordingEntry = { ...first.entry, sha256: '0'.repeat(64) };
     server.requests.length = 0;
 
     // Act
@@ -240,7 +236,7 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(second.copied).toBe(true);
-    expect(second.item.sha256).toBe(patternDigest(50_000));
+    expect(second.entry.sha256).toBe(patternDigest(50_000));
     expect(server.requests).toHaveLength(1);
   });
 
@@ -248,11 +244,7 @@ describe('createRecordingCopier', () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r7.mp4');
     server.routes.set(fullPath, servePattern(1234));
-    const ghost: RecordingItem = {
-      pk: `CALL#${sessionId}`,
-      sk: `RECORDING#${source.rid}`,
-      entity: 'recording',
-      sessionId,
+    const ghost: RecordingEntry = {
       rid: source.rid,
       sourceUrl: source.sourceUrl,
       bucket: BUCKET,
@@ -267,7 +259,7 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(result.copied).toBe(true);
-    expect(result.item.key).toBe(`${PREFIX}${sessionId}/${source.rid}.mp4`);
+    expect(result.entry.key).toBe(`${PREFIX}${sessionId}/${source.rid}.mp4`);
   });
 
   it('reports 403 with its status (the caller fetches a fresh URL) and stores nothing', async () => {
@@ -285,6 +277,32 @@ describe('createRecordingCopier', () => {
     expect((error as RecordingDownloadError).statusCode).toBe(403);
     expect(error.message).not.toContain('s3cr3t');
     expect(await statusOfHead(`${PREFIX}${sessionId}/${source.rid}.mp4`)).toBe(404);
+  });
+
+  it('after a 401 or 403 asks refreshSource once for a fresh URL and copies from it', async () => {
+    // Arrange
+    const { sessionId, source, fullPath } = recording('/r8b.mp4');
+    const fresh = recording('/r8c.mp4');
+    server.routes.set(fullPath, (_req, res) => {
+      res.writeHead(403).end('expired');
+    });
+    server.routes.set(fresh.fullPath, servePattern(4321));
+    let asked = 0;
+    const refreshSource = async () => {
+      asked += 1;
+      return { ...fresh.source, rid: source.rid };
+    };
+
+    // Act
+    const result = await copier().copy({ sessionId, source, refreshSource });
+    const unrefreshed = await rejectionOf(
+      copier().copy({ sessionId, source, refreshSource: async () => undefined }),
+    );
+
+    // Assert
+    expect(asked).toBe(1);
+    expect(result.entry).toMatchObject({ rid: source.rid, bytes: 4321, sourceUrl: fresh.sourceUrl });
+    expect((unrefreshed as RecordingDownloadError).statusCode).toBe(403);
   });
 
   it('refuses a URL that fails the policy without contacting anything', async () => {
@@ -321,7 +339,7 @@ describe('createRecordingCopier', () => {
     const odd = { ...source, rid: '../../etc/passwd' };
 
     // Act
-    const { item } = await copier().copy({ sessionId, source: odd });
+    const { entry: item } = await copier().copy({ sessionId, source: odd });
 
     // Assert
     expect(item.key).toBe(`${PREFIX}%2E%2E/..%2F..%2Fetc%2Fpasswd.mp4`);
@@ -355,7 +373,7 @@ describe('createRecordingCopier', () => {
     );
 
     // Act
-    const { item } = await copier({ partSizeBytes: 5 * MiB }).copy({ sessionId, source });
+    const { entry: item } = await copier({ partSizeBytes: 5 * MiB }).copy({ sessionId, source });
 
     // Assert
     expect(item).toMatchObject({ bytes: size, sha256: patternDigest(size) });
