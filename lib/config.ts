@@ -268,3 +268,100 @@ export function readBackfillConfig(env: Env = process.env): BackfillConfig {
       : {}),
   });
 }
+
+/** The placeholders ARCHIVE_KEY_TEMPLATE may use (contract, "Objects (S3)"). */
+export const ARCHIVE_KEY_PLACEHOLDERS = ['sessionId', 'yyyy', 'mm', 'dd', 'appId'] as const;
+
+// Besides placeholders, only characters S3 keys take without encoding (and '=' for `day=` folders).
+const KEY_TEMPLATE_LITERAL = /^[A-Za-z0-9/_.=-]*$/;
+// Worst cases, so a template that passes here can never build a key over S3's 1,024 bytes:
+// an id segment (lib/recordings/object-key.ts shortens longer ones), an app id, and the file
+// part after the folder (`/transcripts/<id>.<ext>`).
+const MAX_ID_SEGMENT_BYTES = 200;
+const MAX_APP_ID_BYTES = 63;
+const FILE_PART_BYTES = 220;
+const PLACEHOLDER_BYTES = {
+  sessionId: MAX_ID_SEGMENT_BYTES,
+  yyyy: 4,
+  mm: 2,
+  dd: 2,
+  appId: MAX_APP_ID_BYTES,
+} as const;
+
+/**
+ * ARCHIVE_KEY_TEMPLATE: where a call's folder goes under RECORDINGS_PREFIX, e.g.
+ * `{yyyy}/{mm}/{dd}/{sessionId}`; undefined when unset (the folder is `<sessionId>`). Returned
+ * without a trailing `/`. Must hold `{sessionId}`, only the known placeholders, no empty, `.` or
+ * `..` segment, and stay within S3's key limit whatever the ids hold.
+ */
+export function readArchiveKeyTemplate(env: Env = process.env): string | undefined {
+  const raw = optional(env, 'ARCHIVE_KEY_TEMPLATE');
+  if (raw === undefined) return undefined;
+  const template = raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  const known = ARCHIVE_KEY_PLACEHOLDERS as readonly string[];
+  const names = [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] ?? '');
+  const unknown = names.find((name) => !known.includes(name));
+  if (unknown !== undefined) {
+    throw new ConfigError(
+      `ARCHIVE_KEY_TEMPLATE has an unknown placeholder {${unknown}} (known: ${known.map((n) => `{${n}}`).join(', ')})`,
+    );
+  }
+  if (!names.includes('sessionId')) throw new ConfigError('ARCHIVE_KEY_TEMPLATE must contain {sessionId}');
+  const literal = template.replace(/\{(sessionId|yyyy|mm|dd|appId)\}/g, '');
+  if (!KEY_TEMPLATE_LITERAL.test(literal)) {
+    throw new ConfigError(
+      'ARCHIVE_KEY_TEMPLATE may hold only letters, digits, "/", "_", ".", "=", "-" and placeholders',
+    );
+  }
+  if (template.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new ConfigError(
+      'ARCHIVE_KEY_TEMPLATE must not start with "/" or hold an empty, "." or ".." segment',
+    );
+  }
+  const expanded = template.replace(
+    /\{(sessionId|yyyy|mm|dd|appId)\}/g,
+    (_, name: keyof typeof PLACEHOLDER_BYTES) => 'x'.repeat(PLACEHOLDER_BYTES[name]),
+  );
+  const prefix = env.RECORDINGS_PREFIX ?? 'recordings/';
+  if (Buffer.byteLength(prefix) + expanded.length + FILE_PART_BYTES > 1024) {
+    throw new ConfigError(
+      "ARCHIVE_KEY_TEMPLATE is too long: with RECORDINGS_PREFIX, keys could exceed S3's 1,024 bytes",
+    );
+  }
+  return template;
+}
+
+/** Where CallArchived / CallArchiveFailed events go (EVENT_BUS_NAME); absent: none are sent. */
+export interface EventsConfig {
+  /** A bus name or ARN, as PutEvents takes it. */
+  readonly busName: string;
+}
+
+const EVENT_BUS =
+  /^[A-Za-z0-9._-]{1,256}$|^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._/-]{1,256}$/;
+
+/** EVENT_BUS_NAME, or undefined when unset. */
+export function readEventsConfig(env: Env = process.env): EventsConfig | undefined {
+  const busName = optional(env, 'EVENT_BUS_NAME');
+  if (busName === undefined) return undefined;
+  return Object.freeze({
+    busName: matching('EVENT_BUS_NAME', busName, EVENT_BUS, 'an EventBridge bus name or ARN'),
+  });
+}
+
+/** How long calls and their files are kept (RETENTION_DAYS); absent: for ever. */
+export interface RetentionConfig {
+  /** Whole days after which a call item, its index items and files expire unless held. */
+  readonly days: number;
+  /** The attribute DynamoDB's TTL reads (infra/calls-table.yml): Unix seconds. */
+  readonly ttlAttribute: typeof RETENTION_TTL_ATTRIBUTE;
+}
+
+/** The call and index items' TTL attribute (Unix seconds); absent on a held call. */
+export const RETENTION_TTL_ATTRIBUTE = 'expiresAt';
+
+/** RETENTION_DAYS (1 to 36500), or undefined when unset or 0. */
+export function readRetentionConfig(env: Env = process.env): RetentionConfig | undefined {
+  const days = wholeNumber(env, 'RETENTION_DAYS', 0, 0, 36_500);
+  return days === 0 ? undefined : Object.freeze({ days, ttlAttribute: RETENTION_TTL_ATTRIBUTE });
+}
