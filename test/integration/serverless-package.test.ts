@@ -155,9 +155,18 @@ describe('packaged CloudFormation template', () => {
     });
     expect(env('backfill')).toMatchObject({
       ENRICH_QUEUE_URL: { Ref: 'EnrichQueue' },
+      COMETCHAT_REQUESTS_PER_MINUTE: expect.anything(),
       BACKFILL_STATE_MACHINE_ARN: { Ref: 'BackfillStateMachine' },
     });
+    // Only what a user tunes is a variable; the rest are constants in lib/backfill/backfill.ts.
+    const backfillVariables = Object.keys(env('backfill')).filter((key) => key.startsWith('BACKFILL_'));
+    expect(backfillVariables.sort()).toEqual(['BACKFILL_STATE_MACHINE_ARN']);
     for (const name of ['webhook', 'enrich', 'enrichCall', 'backfill']) {
+      // Powertools reads these itself; the metrics namespace comes from here, not from the code.
+      expect(env(name)).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: 'CometChatCallArchive',
+      });
       expect(Object.keys(env(name))).not.toContain('COMETCHAT_API_KEY');
       expect(Object.keys(env(name))).not.toContain('WEBHOOK_BASIC_AUTH');
     }
