@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../lib/aws/dynamodb.ts';
 import type { BackfillResult } from '../lib/backfill/backfill.ts';
 import type { BackfillInput } from '../lib/backfill/window.ts';
 import type { EnrichmentResult } from '../lib/enrich/enrich.ts';
@@ -21,14 +21,20 @@ import {
   pickCometChatEnv,
   ROOT,
   renderTable,
-  shorten,
   startOfUtcDay,
 } from './cli-support.ts';
+import {
+  type LocalEnricher,
+  localEnricher,
+  type Outcome,
+  type Row,
+  renderRows,
+  rowOf,
+} from './enrich-locally.ts';
 import type { LocalStack } from './local-stack.ts';
 
 /** serverless.yml's `service`: deployed names are `<service>-<stage>-<name>`. */
 const SERVICE = 'cometchat-call-archive';
-const ENRICH_BUDGET_MS = 120_000;
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, infrastructure: 3 } as const;
@@ -122,19 +128,6 @@ interface Options {
   json: boolean;
 }
 
-/** What one item came to: a result, or the name and message of the error it failed with. */
-type Outcome<T> = { result: T } | { error: { name: string; message: string } };
-
-/** One line of a summary. */
-export interface Row {
-  sessionId: string;
-  ok: boolean;
-  status?: string;
-  participants?: number;
-  recordings?: string;
-  result: string;
-}
-
 /** Where output goes; a parameter so tests can capture it. */
 export interface Io {
   stdout: Pick<NodeJS.WriteStream, 'write'>;
@@ -169,37 +162,8 @@ export function progressBar(
   };
 }
 
-function rowOf(result: EnrichmentResult): Row {
-  const copied = result.recordings.filter((r) => r.copied).length;
-  const bytes = result.recordings.reduce((total, r) => total + r.bytes, 0);
-  return {
-    sessionId: result.sessionId,
-    ok: true,
-    status: result.status,
-    participants: result.participants,
-    recordings:
-      result.recordings.length === 0
-        ? '0'
-        : `${result.recordings.length} (${copied} copied, ${formatBytes(bytes)})`,
-    result: 'ok',
-  };
-}
-
-function failedRow(sessionId: string, error: { name: string; message: string }): Row {
-  return { sessionId, ok: false, result: `${error.name}: ${error.message}` };
-}
-
 function printRows(io: Io, rows: readonly Row[]): void {
-  const cells = rows.map((r) => [
-    r.sessionId,
-    r.status ?? '-',
-    r.participants === undefined ? '-' : String(r.participants),
-    r.recordings ?? '-',
-    shorten(r.result, 80),
-  ]);
-  io.stdout.write(`${renderTable(['sessionId', 'status', 'participants', 'recordings', 'result'], cells)}\n`);
-  const failed = rows.filter((r) => !r.ok).length;
-  io.stdout.write(`\n${rows.length - failed} of ${rows.length} enriched, ${failed} failed.\n`);
+  io.stdout.write(`${renderRows(rows)}\n`);
 }
 
 /** A flat record as field/value rows; nested values as JSON. */
@@ -260,10 +224,6 @@ async function openLocalStack(dataDir: string, io: Io, cometChat: boolean): Prom
   }
 }
 
-function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
-
 /** Invokes a deployed function; a function error comes back as `{ error }`, anything else throws. */
 async function invoke(
   target: Extract<Target, { kind: 'stage' }>,
@@ -306,7 +266,7 @@ async function enrichCommand(sessionIds: readonly string[], options: Options, io
   const progress = progressBar(sessionIds.length, io.stderr);
   let stack: LocalStack | undefined;
   try {
-    let enrichOne: (sessionId: string) => Promise<Outcome<EnrichmentResult>>;
+    let enrichOne: LocalEnricher;
     if (target.kind === 'stage') {
       enrichOne = (sessionId) =>
         invoke(target, 'enrichCall', { sessionId }) as Promise<Outcome<EnrichmentResult>>;
@@ -329,32 +289,10 @@ async function enrichCommand(sessionIds: readonly string[], options: Options, io
   } else {
     printRows(
       io,
-      results.map((r) => ('error' in r ? failedRow(r.sessionId, r.error) : rowOf(r.result))),
+      results.map(({ sessionId, ...outcome }) => rowOf(sessionId, outcome)),
     );
   }
   return failed > 0 ? EXIT.failed : EXIT.ok;
-}
-
-/** The enrichment use case in-process, on the local stack's own clients; its errors become outcomes. */
-async function localEnricher(
-  stack: LocalStack,
-): Promise<(sessionId: string) => Promise<Outcome<EnrichmentResult>>> {
-  const [{ enrichDependenciesFromEnv }, { enrichCall }] = await Promise.all([
-    import('../lib/enrich/dependencies.ts'),
-    import('../lib/enrich/enrich.ts'),
-  ]);
-  const deps = enrichDependenciesFromEnv(stack.env, {
-    dynamodb: documentClient(stack.clients.dynamodb),
-    s3: async () => stack.clients.s3,
-  });
-  return async (sessionId) => {
-    try {
-      return { result: await enrichCall({ sessionId }, deps, { deadline: Date.now() + ENRICH_BUDGET_MS }) };
-    } catch (error) {
-      const { name, message } = error as Error;
-      return { error: { name, message } };
-    }
-  };
 }
 
 async function statusCommand(sessionIds: readonly string[], options: Options, io: Io): Promise<number> {
@@ -382,7 +320,7 @@ async function statusCommand(sessionIds: readonly string[], options: Options, io
       client = stack.clients.dynamodb;
     }
     try {
-      stored = await createCallStore({ tableName, client: documentClient(client) }).load(sessionId);
+      stored = await createCallStore({ tableName, client: createDocumentClient(client) }).load(sessionId);
     } catch (cause) {
       const { name, message } = cause as Error;
       throw new InfrastructureError(`could not read table ${tableName}: ${name}: ${message}`, { cause });
@@ -394,7 +332,8 @@ async function statusCommand(sessionIds: readonly string[], options: Options, io
   }
 
   if (options.json) {
-    printJson(io, { command: 'status', target, sessionId, found: stored !== undefined, ...(stored ?? {}) });
+    // The call item is the whole call; the participant index is derived from it, so it is left out.
+    printJson(io, { command: 'status', target, sessionId, found: stored !== undefined, call: stored?.call });
   } else if (!stored) {
     io.stdout.write(`No call ${sessionId} is stored in table ${tableName}.\n`);
   } else {
@@ -420,6 +359,7 @@ function printStoredCall(io: Io, { call }: StoredCall): void {
     ['duration', call.durationSeconds === undefined ? '-' : `${call.durationSeconds} s`],
     ['participants', String(participants.length)],
     ['recordings', String(recordings.length)],
+    ['transcripts', String(call.transcripts.length)],
     ['enrichedAt', call.enrichedAt],
   ];
   io.stdout.write(`Call\n${renderTable(['field', 'value'], fields)}\n`);
@@ -545,7 +485,7 @@ async function localBackfill(
         ENRICH_QUEUE_URL: 'http://127.0.0.1/000000000000/local-cli.fifo',
         BACKFILL_STATE_MACHINE_ARN: '',
       },
-      { dynamodb: documentClient(stack.clients.dynamodb) },
+      { dynamodb: createDocumentClient(stack.clients.dynamodb) },
     );
     const enrichOne = await localEnricher(stack);
     const enqueue = async (messages: readonly { sessionId: string }[]) => {
@@ -553,7 +493,7 @@ async function localBackfill(
       try {
         for (const { sessionId } of messages) {
           const outcome = await enrichOne(sessionId);
-          rows.push('error' in outcome ? failedRow(sessionId, outcome.error) : rowOf(outcome.result));
+          rows.push(rowOf(sessionId, outcome));
           progress.advance(sessionId);
         }
       } finally {

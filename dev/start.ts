@@ -12,16 +12,8 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  formatBytes,
-  hasCometChatCredentials,
-  loadDotEnv,
-  pickCometChatEnv,
-  ROOT,
-  renderTable,
-  shorten,
-  startOfUtcDay,
-} from './cli-support.ts';
+import { hasCometChatCredentials, loadDotEnv, pickCometChatEnv, ROOT, startOfUtcDay } from './cli-support.ts';
+import { localEnricher, type Row, renderRows, rowOf } from './enrich-locally.ts';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
 import type { CometChatSimulator } from './simulator/index.ts';
@@ -40,14 +32,6 @@ recent page of real calls.
 Then, in a terminal (or with --serve), it keeps serving the webhook at
 http://localhost:<port>/webhooks/cometchat with the real webhook and enrich handlers behind it,
 until Ctrl-C. --once exits after the summary (the default when not in a terminal).`;
-
-interface Row {
-  sessionId: string;
-  result: string;
-  status?: string;
-  participants?: number;
-  recordings?: string;
-}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -100,10 +84,10 @@ async function main(): Promise<number> {
         })
       : undefined;
     const sessionIds = positionals.length > 0 ? positionals : await defaultSessionIds(stack, real);
-    const rows = sessionIds.length > 0 ? await enrichAll(sessionIds) : [];
+    const rows = sessionIds.length > 0 ? await enrichAll(stack, sessionIds) : [];
     if (rows.length > 0) printSummary(rows, stack, dataDir);
     else console.log('No calls to enrich.');
-    const code = rows.some((r) => r.result !== 'ok') ? 1 : 0;
+    const code = rows.some((r) => !r.ok) ? 1 : 0;
     if (pipeline) await serveWebhook(pipeline, stack);
     return code;
   } finally {
@@ -162,54 +146,20 @@ async function defaultSessionIds(stack: LocalStack, real: boolean): Promise<stri
   return calls.map((c) => c.sessionId).filter((id): id is string => typeof id === 'string');
 }
 
-async function enrichAll(sessionIds: readonly string[]): Promise<Row[]> {
-  // Imported only now: the handler reads its configuration from the environment at import time.
-  const { enrichDependenciesFromEnv } = await import('../lib/enrich/dependencies.ts');
-  const { enrichCall } = await import('../lib/enrich/enrich.ts');
-  const deps = enrichDependenciesFromEnv();
+async function enrichAll(stack: LocalStack, sessionIds: readonly string[]): Promise<Row[]> {
+  const enrichOne = await localEnricher(stack);
   const rows: Row[] = [];
-  for (const sessionId of sessionIds) {
-    try {
-      const result = await enrichCall({ sessionId }, deps, { deadline: Date.now() + 120_000 });
-      const copied = result.recordings.filter((r) => r.copied).length;
-      rows.push({
-        sessionId,
-        result: 'ok',
-        status: result.status,
-        participants: result.participants,
-        recordings:
-          result.recordings.length === 0
-            ? '-'
-            : `${result.recordings.length} (${copied} copied, ${formatBytes(sum(result.recordings.map((r) => r.bytes)))})`,
-      });
-    } catch (error) {
-      const { name, message } = error as Error;
-      rows.push({ sessionId, result: `${name}: ${message}` });
-    }
-  }
+  for (const sessionId of sessionIds) rows.push(rowOf(sessionId, await enrichOne(sessionId)));
   return rows;
 }
 
 function printSummary(rows: readonly Row[], stack: LocalStack, dataDir: string): void {
-  const header = ['session', 'status', 'participants', 'recordings', 'result'];
-  const cells = rows.map((r) => [
-    shorten(r.sessionId, 44),
-    r.status ?? '-',
-    r.participants === undefined ? '-' : String(r.participants),
-    r.recordings ?? '-',
-    shorten(r.result, 60),
-  ]);
-  console.log(`\n${renderTable(header, cells)}`);
-  const ok = rows.filter((r) => r.result === 'ok').length;
-  console.log(`\n${ok} of ${rows.length} calls enriched into table "${stack.tableName}".`);
+  console.log(`\n${renderRows(rows)}`);
   console.log(
-    `Recordings are under ${join(relative(process.cwd(), dataDir) || '.', 's3', stack.bucket, 'recordings')}/ ` +
+    `Stored in table "${stack.tableName}"; recordings under ` +
+      `${join(relative(process.cwd(), dataDir) || '.', 's3', stack.bucket, 'recordings')}/ ` +
       `(s3://${stack.bucket}/recordings/<sessionId>/<rid>.<ext>).`,
   );
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }
 
 main().then(

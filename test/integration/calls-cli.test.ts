@@ -166,7 +166,7 @@ describe('calls CLI', () => {
       expect(lines.find((l) => l.startsWith(GROUP))).toMatch(
         /\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+ok$/,
       );
-      expect(run.stdout).toContain('2 of 2 enriched, 0 failed.');
+      expect(run.stdout).toContain('2 of 2 calls enriched, 0 failed.');
       expect(simulator.requests.filter((r) => r.kind === 'recording')).toHaveLength(2);
     });
 
@@ -188,14 +188,18 @@ describe('calls CLI', () => {
       expect(run.code).toBe(0);
       const parsed = JSON.parse(run.stdout) as {
         found: boolean;
-        call: { sessionId: string; status: string; recordingCount: number };
-        participants: unknown[];
-        recordings: { rid: string; sha256: string }[];
+        call: {
+          sessionId: string;
+          status: string;
+          participants: unknown[];
+          recordings: { rid: string; sha256: string }[];
+        };
       };
       expect(parsed.found).toBe(true);
-      expect(parsed.call).toMatchObject({ sessionId: GROUP, status: 'ended', recordingCount: 2 });
-      expect(parsed.participants.length).toBeGreaterThan(0);
-      expect(parsed.recordings.map((r) => r.rid).sort()).toEqual([...GROUP_RIDS].sort());
+      expect(parsed.call).toMatchObject({ sessionId: GROUP, status: 'ended' });
+      expect(parsed.call.participants.length).toBeGreaterThan(0);
+      expect(parsed.call.recordings.map((r) => r.rid).sort()).toEqual([...GROUP_RIDS].sort());
+      expect(parsed.call.recordings.every((r) => /^[0-9a-f]{64}$/.test(r.sha256))).toBe(true);
     });
 
     it('exits 1 for a call that is not stored', async () => {
@@ -227,7 +231,7 @@ describe('calls CLI', () => {
 
       expect(run.code).toBe(1);
       expect(run.stdout.split('\n').find((l) => l.startsWith(UNKNOWN))).toContain('CallNotFoundError');
-      expect(run.stdout).toContain('0 of 1 enriched, 1 failed.');
+      expect(run.stdout).toContain('0 of 1 calls enriched, 1 failed.');
     });
 
     it('backfills a window from its own simulator: a dry run lists, a run enriches, a rerun skips', async () => {

@@ -48,16 +48,20 @@ describe('npm start', () => {
     const output = await npmStart('--once');
 
     expect(output).toContain('simulator');
-    expect(output).toMatch(/5 of 5 calls enriched/);
-    expect(output).toMatch(/2 \(2 copied, [\d.]+ MiB\)/);
+    // The same table and summary line as `npm run calls -- enrich`: both go through dev/enrich-locally.ts.
+    expect(output).toMatch(/^sessionId\s+status\s+participants\s+recordings\s+result$/m);
+    expect(output).toContain('5 of 5 calls enriched, 0 failed.');
+    expect(output).toMatch(/\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+ok$/m);
+    expect(output).toMatch(/\s0\s+ok$/m);
     expect(output).toContain(join('s3', 'cometchat-recordings', 'recordings'));
   });
 
   it('finds everything already stored on a second run: nothing copied again', async () => {
     const output = await npmStart('--once');
 
-    expect(output).toMatch(/5 of 5 calls enriched/);
-    expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)/);
+    expect(output).toContain('5 of 5 calls enriched, 0 failed.');
+    expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)\s+ok$/m);
+    expect(output).not.toMatch(/[1-9] copied/);
   });
 
   it('enriches only the session ids it is given, and exits 1 when one cannot be found', async () => {
@@ -67,7 +71,7 @@ describe('npm start', () => {
     };
 
     expect(error.code).toBe(1);
-    expect(error.stdout).toMatch(/0 of 1 calls enriched/);
-    expect(error.stdout).toContain('CallNotFoundError');
+    expect(error.stdout).toContain('0 of 1 calls enriched, 1 failed.');
+    expect(error.stdout).toMatch(/^v1\.us\.unknown\.session\s+-\s+-\s+-\s+CallNotFoundError: /m);
   });
 });
