@@ -5,6 +5,7 @@ import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { recordingStream } from '../../dev/simulator/index.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
+import type { CallItem } from '../../lib/calls/types.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
@@ -12,6 +13,7 @@ import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { digestOf } from '../support/s3.ts';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
 
@@ -103,13 +105,14 @@ describe('enrichCall handler on the local stack', () => {
     const devicesPerUid = new Map<unknown, number>();
     for (const p of participants) devicesPerUid.set(p.uid, (devicesPerUid.get(p.uid) ?? 0) + 1);
     expect(Math.max(...devicesPerUid.values())).toBe(2);
-    const recordingItems = items.filter((i) => i.entity === 'recording');
-    expect(recordingItems).toHaveLength(2);
-    for (const item of recordingItems) {
-      expect(item.sourceUrl).not.toContain('?');
-      expect(JSON.stringify(item)).not.toMatch(/Signature|Expires|Key-Pair-Id/);
-    }
-    expect(items.find((i) => i.sk === 'CALL')).toMatchObject({ hasRecording: true, recordingCount: 2 });
+    const call = items.find((i) => i.sk === 'CALL') as unknown as CallItem;
+    expect(call.participants).toHaveLength(participants.length);
+    expect(call.recordings.map((r) => [r.rid, r.key, r.sha256])).toEqual(
+      result.recordings.map((r) => [r.rid, r.key, r.sha256]),
+    );
+    for (const entry of call.recordings) expect(entry.sourceUrl).not.toContain('?');
+    expect(JSON.stringify(items)).not.toMatch(/Signature|Expires|Key-Pair-Id/);
+    expect(call).toMatchObject({ hasRecording: true, transcripts: [] });
   });
 
   it('re-enriching an unchanged call downloads nothing and writes nothing', async () => {
@@ -298,5 +301,201 @@ describe('enrichCall handler on the local stack', () => {
     expect(logged).not.toContain(stack.simulator?.apiKey as string);
     expect(logged).not.toContain('not-the-key-0123456789');
     expect(logged).not.toMatch(/Signature=|Expires=|Key-Pair-Id=|user:pass/);
+  });
+
+  describe('nothing dropped, limits named', () => {
+    const participantsOf = (count: number, uid: (i: number) => string) =>
+      Array.from({ length: count }, (_, i) => ({
+        uid: uid(i),
+        name: `Participant ${i}`,
+        deviceId: `device-${i % 4}`,
+        isJoined: false,
+        state: 'ended',
+        joinedAt: NOW / 1000 - 3600 + i,
+        leftAt: NOW / 1000 - 60,
+        totalAudioMinutes: 58,
+        totalVideoMinutes: 58,
+      }));
+
+    it('stores a call of 200 participant entries and 20 recordings whole', async () => {
+      const sessionId = `${GROUP}-large`;
+      const call = structuredClone(SAMPLES[2]);
+      if (!call) throw new Error('sample missing');
+      call.raw.sessionId = sessionId;
+      call.raw.participants = participantsOf(200, (i) => `cometchat-uid-${i % 50}`);
+      call.recordings = Array.from({ length: 20 }, (_, i) => ({ rid: `large-${i}`, bytes: 1000 + i }));
+      stack.simulator?.addCall(call);
+
+      const result = await invoke({ sessionId });
+
+      expect(result).toMatchObject({ participants: 200 });
+      expect(result.recordings).toHaveLength(20);
+      const items = await itemsOf(sessionId);
+      const stored = items.find((i) => i.sk === 'CALL') as unknown as CallItem;
+      expect(stored.participants).toHaveLength(200);
+      expect(stored.recordings).toHaveLength(20);
+      expect(items.filter((i) => i.entity === 'participant')).toHaveLength(200);
+    });
+
+    it('refuses 1,000 participants with 250-byte ids as InvalidCallDataError, before any copy or write', async () => {
+      const sessionId = `${GROUP}-too-large`;
+      const call = structuredClone(SAMPLES[2]);
+      if (!call) throw new Error('sample missing');
+      call.raw.sessionId = sessionId;
+      call.raw.participants = participantsOf(1000, (i) => `${i}`.padStart(250, 'u'));
+      stack.simulator?.addCall(call);
+      stack.simulator?.resetRequests();
+      dynamoProxy.reset();
+
+      const error = await rejectionOf(invoke({ sessionId }));
+
+      expect(error.name).toBe('InvalidCallDataError');
+      expect(error.message).toMatch(/400 KB item limit/);
+      expect(stack.simulator?.requests.filter((r) => r.kind === 'recording')).toHaveLength(0);
+      expect(dynamoProxy.count(...DYNAMODB_WRITES)).toBe(0);
+      expect(await itemsOf(sessionId)).toEqual([]);
+    });
+  });
+
+  describe('against a scripted CometChat', () => {
+    let scripted: ScriptedServer;
+    let scriptedHandler: Handler;
+    /** What Get Call answers next; each answer is taken in turn, the last one repeats. */
+    let answers: Record<string, unknown>[] = [];
+    let served = 0;
+    const fileUrl = (name: string) => `${scripted.origin}/files/${name}?Signature=s3cr3t`;
+    const bytesOf = (path: string) => Buffer.from(`recording at ${path}`.repeat(100));
+
+    beforeAll(async () => {
+      scripted = await startScriptedServer();
+      scripted.script((req, res) => {
+        const path = (req.url ?? '').split('?')[0] ?? '';
+        if (path.startsWith('/v3/calls/')) {
+          const answer = answers[Math.min(served++, answers.length - 1)];
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: answer }));
+          return;
+        }
+        const body = bytesOf(path);
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(body.length) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      });
+      scriptedHandler = await loadHandler({
+        COMETCHAT_BASE_URL: `${scripted.origin}/v3`,
+        RECORDING_ALLOWED_HOSTS: new URL(scripted.origin).host,
+      });
+    });
+
+    afterAll(async () => {
+      await scripted?.close();
+    });
+
+    const callWith = (sessionId: string, fields: Record<string, unknown>) => ({
+      sessionId,
+      type: 'video',
+      mode: 'call',
+      status: 'ended',
+      initiatedAt: 1_715_932_000,
+      startedAt: 1_715_932_004,
+      endedAt: 1_715_932_316,
+      participants: [{ uid: 'cometchat-uid-1', deviceId: 'd1', joinedAt: 1_715_932_004 }],
+      ...fields,
+    });
+    const answer = (...next: Record<string, unknown>[]) => {
+      answers = next;
+      served = 0;
+    };
+    const storedCall = async (sessionId: string) =>
+      (await itemsOf(sessionId)).find((i) => i.sk === 'CALL') as unknown as CallItem | undefined;
+
+    it('archives recordings whatever their rid holds, and one without a rid under an id from its path', async () => {
+      const sessionId = 'v1.us.scripted.rids';
+      const long = 'r'.repeat(129);
+      answer(
+        callWith(sessionId, {
+          hasRecording: true,
+          recordings: [
+            { rid: 'a/b', recording_url: fileUrl('a-b.mp4') },
+            { rid: 'ünï', recording_url: fileUrl('uni.mp4') },
+            { rid: long, recording_url: fileUrl('long.mp4') },
+            { recording_url: fileUrl('no-rid.mp4') },
+          ],
+        }),
+      );
+
+      const result = await invoke({ sessionId }, scriptedHandler);
+
+      const stored = await storedCall(sessionId);
+      expect(result.recordings).toHaveLength(4);
+      expect(stored?.recordings.map((r) => r.rid)).toEqual(result.recordings.map((r) => r.rid));
+      expect(result.recordings.map((r) => r.rid)).toEqual(expect.arrayContaining(['a/b', 'ünï', long]));
+      expect(result.recordings.find((r) => r.rid.startsWith('url-'))).toBeDefined();
+      for (const recording of result.recordings) {
+        const object = await stack.clients.s3.send(
+          new GetObjectCommand({ Bucket: stack.bucket, Key: recording.key }),
+        );
+        expect(await sha256Of(object.Body as AsyncIterable<Uint8Array>)).toBe(recording.sha256);
+        expect(recording.key.startsWith(`recordings/${sessionId}/`)).toBe(true);
+        expect(recording.key.slice(`recordings/${sessionId}/`.length)).not.toContain('/');
+      }
+      expect(JSON.stringify(stored)).not.toContain('s3cr3t');
+    });
+
+    it.each([
+      ['a relative URL', '/files/r1.mp4'],
+      ['an empty URL', ''],
+    ])('refuses a recording with %s as RecordingRejectedError and stores nothing', async (_what, url) => {
+      const sessionId = `v1.us.scripted.${url === '' ? 'empty' : 'relative'}`;
+      answer(callWith(sessionId, { hasRecording: true, recordings: [{ rid: 'r1', recording_url: url }] }));
+
+      const error = await rejectionOf(invoke({ sessionId }, scriptedHandler));
+
+      expect(error.name).toBe('RecordingRejectedError');
+      expect(await itemsOf(sessionId)).toEqual([]);
+    });
+
+    it('stores a new recording from an ended call re-fetched with older-looking times, keeping the status', async () => {
+      const sessionId = 'v1.us.scripted.stale-looking';
+      answer(callWith(sessionId, { recordings: [{ rid: 'r1', recording_url: fileUrl('s1.mp4') }] }));
+      await invoke({ sessionId }, scriptedHandler);
+      answer(
+        callWith(sessionId, {
+          status: 'ongoing',
+          endedAt: undefined,
+          participants: [],
+          recordings: [{ rid: 'r2', recording_url: fileUrl('s2.mp4'), startTime: 1_715_932_005 }],
+        }),
+      );
+
+      const result = await invoke({ sessionId }, scriptedHandler);
+
+      expect(result.status).toBe('ended');
+      expect(result.recordings.map((r) => [r.rid, r.copied])).toEqual([
+        ['r1', false],
+        ['r2', true],
+      ]);
+      const stored = await storedCall(sessionId);
+      expect(stored).toMatchObject({ status: 'ended', endedAt: 1_715_932_316 });
+      expect(stored?.participants).toHaveLength(1);
+      expect(stored?.recordings.map((r) => r.rid)).toEqual(['r1', 'r2']);
+    });
+
+    it('keeps both recordings when two runs of the same call store different ones at once', async () => {
+      const sessionId = 'v1.us.scripted.concurrent';
+      answer(
+        callWith(sessionId, { recordings: [{ rid: 'r1', recording_url: fileUrl('c1.mp4') }] }),
+        callWith(sessionId, { recordings: [{ rid: 'r2', recording_url: fileUrl('c2.mp4') }] }),
+      );
+
+      const results = await Promise.all([
+        invoke({ sessionId }, scriptedHandler),
+        invoke({ sessionId }, scriptedHandler),
+      ]);
+
+      expect(results.flatMap((r) => r.recordings.map((x) => x.rid))).toEqual(
+        expect.arrayContaining(['r1', 'r2']),
+      );
+      expect((await storedCall(sessionId))?.recordings.map((r) => r.rid)).toEqual(['r1', 'r2']);
+      expect(Math.max(...results.map((r) => r.recordings.length))).toBe(2);
+    });
   });
 });
