@@ -17,7 +17,6 @@ export interface BackfillOutcome {
   enqueued: number;
   pages: number;
   complete: boolean;
-  bucketCapacity: number;
   /** Peak RSS of the worker, KiB. */
   maxRssKiB: number;
 }
@@ -25,6 +24,8 @@ export interface BackfillOutcome {
 async function main(): Promise<void> {
   const event = JSON.parse(process.argv[2] ?? '{}') as unknown;
   const { deps, settings } = backfillFromEnv();
+  // The page size is a constant in production; the bench varies it to change the request count.
+  const perPage = Number(process.env.BENCH_PER_PAGE) || settings.perPage;
   const requestTimes: number[] = [];
   let started = 0;
   const listCalls = deps.cometChat.listCalls.bind(deps.cometChat);
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     },
   };
   started = performance.now();
-  const result = await backfill(event, timed, settings, { deadline: Date.now() + 10 * 60_000 });
+  const result = await backfill(event, timed, { ...settings, perPage }, { deadline: Date.now() + 10 * 60_000 });
   const outcome: BackfillOutcome = {
     requestTimes,
     wallMs: performance.now() - started,
@@ -46,7 +47,6 @@ async function main(): Promise<void> {
     enqueued: result.enqueued,
     pages: result.pages,
     complete: result.complete,
-    bucketCapacity: deps.bucket.capacity,
     maxRssKiB: process.resourceUsage().maxRSS,
   };
   process.stdout.write(`${JSON.stringify(outcome)}\n`);

@@ -344,12 +344,11 @@ function backfillSection(backfill: BackfillResults | undefined, skipped: BenchRe
     '## Backfill',
     '',
     `List Calls over ${backfill.calls.toLocaleString('en')} simulated calls, ${backfill.perPage} per page, ` +
-      `through the real backfill adapters (token bucket, DynamoDB status check, local SQS) in a child process ` +
+      `through the real backfill adapters (pacer, DynamoDB summaries, local SQS) in a child process ` +
       `(\`node ${backfill.nodeFlags.join(' ')}\`); ` +
       `the simulator answers 429 beyond ${backfill.simulatorLimitPerMinute} requests per clock minute. ` +
-      "The steady rate is 60 000 / the median gap between requests once the token bucket's initial burst " +
-      '(its capacity, one second of budget) is spent; "after the burst" counts the requests of that stretch, ' +
-      'tokens saved during a slow page included (a bucket allows budget × time + capacity in any window).',
+      'The steady rate is 60 000 / the median gap between requests past the first fifth of the run; ' +
+      '"after the burst" counts the requests of that stretch (the pacer spaces every request by 60 s / budget).',
     '',
     table(
       [
