@@ -135,8 +135,6 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-// ---------------------------------------------------------------- output
-
 /** An ASCII progress bar on `stream`, drawn only when it is a terminal and there is more than one item. */
 export function progressBar(
   total: number,
@@ -177,8 +175,6 @@ function fieldsOf(record: Record<string, unknown>): string[][] {
 function printJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
-
-// ---------------------------------------------------------------- targets
 
 function resolveTarget(
   values: { stage?: string; region?: string; 'data-dir'?: string },
@@ -256,8 +252,6 @@ async function invoke(
     client.destroy();
   }
 }
-
-// ---------------------------------------------------------------- commands
 
 async function enrichCommand(sessionIds: readonly string[], options: Options, io: Io): Promise<number> {
   if (sessionIds.length === 0) throw new UsageError('enrich needs at least one session id', 'enrich');
@@ -519,8 +513,6 @@ async function localBackfill(
   }
   return failed > 0 ? EXIT.failed : EXIT.ok;
 }
-
-// ---------------------------------------------------------------- entry point
 
 const COMMON_OPTIONS = {
   stage: { type: 'string' },

@@ -1,7 +1,7 @@
 /**
  * What the two local tools share (`npm start`, dev/start.ts, and `npm run calls`, dev/calls-cli.ts):
  * the repository's `.env`, the choice between real CometChat and the simulator, the day the sample
- * calls are anchored to, and plain-text output.
+ * calls are anchored to, and plain-text output. The enrichment itself is dev/enrich-locally.ts.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

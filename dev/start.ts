@@ -76,7 +76,6 @@ async function main(): Promise<number> {
     console.log(
       `Local stack: table ${stack.tableName}, bucket ${stack.bucket}, data in ${relative(process.cwd(), dataDir) || '.'}`,
     );
-    // The pipeline sets the queue variables the handlers read at import: start it before them.
     const pipeline = serve
       ? await startLocalPipeline(stack, {
           port,
