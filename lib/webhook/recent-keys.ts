@@ -1,14 +1,13 @@
 /**
  * A small, bounded memory of event keys this container has queued recently, so a redelivery to
  * the same container is answered without calling SQS again. Across containers, the FIFO queue's
- * own 5-minute deduplication covers it; this only saves the request (and lets tests see it).
+ * own 5-minute deduplication covers it; this only saves the request.
  */
 
 /** Recently seen keys; a key is forgotten after `ttlMs` or when `capacity` newer keys push it out. */
 export interface RecentKeys {
   has(key: string): boolean;
   remember(key: string): void;
-  readonly size: number;
 }
 
 /** Options for {@link createRecentKeys}. */
@@ -44,9 +43,6 @@ export function createRecentKeys(options: RecentKeysOptions = {}): RecentKeys {
         const oldest = expiries.keys().next().value as string;
         expiries.delete(oldest);
       }
-    },
-    get size() {
-      return expiries.size;
     },
   };
 }

@@ -13,7 +13,6 @@ describe('createRecentKeys', () => {
     expect(keys.has('a')).toBe(true);
     now += 1;
     expect(keys.has('a')).toBe(false);
-    expect(keys.size).toBe(0);
   });
 
   it('forgets the oldest keys beyond its capacity', () => {
@@ -26,7 +25,6 @@ describe('createRecentKeys', () => {
     expect(keys.has('a')).toBe(false);
     expect(keys.has('b')).toBe(true);
     expect(keys.has('c')).toBe(true);
-    expect(keys.size).toBe(2);
   });
 
   it('treats remembering a key again as new, moving it to the back', () => {
