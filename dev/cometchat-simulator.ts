@@ -1,5 +1,0 @@
-/**
- * @deprecated Moved to dev/simulator/index.ts; this re-export only keeps in-flight work compiling
- * while the team moves its imports. Remove once nothing imports it.
- */
-export * from './simulator/index.ts';
