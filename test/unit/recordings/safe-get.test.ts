@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RecordingDownloadError, RecordingRejectedError } from '../../../lib/errors.ts';
-import { openRecording } from '../../../lib/recordings/safe-get.ts';
+import { openRecording, parseContentRange } from '../../../lib/recordings/safe-get.ts';
 import type { LookupFn, UrlPolicy } from '../../../lib/recordings/url-policy.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { type RecordingServer, startRecordingServer } from './recording-server.ts';
@@ -252,5 +252,100 @@ describe('openRecording', () => {
     // Assert
     expect(error).toBeInstanceOf(RecordingRejectedError);
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('openRecording with a range', () => {
+  it('asks for the range and returns where the answer belongs, with its validators', async () => {
+    // Arrange
+    let asked: string | undefined;
+    server.routes.set('/part', (req, res) => {
+      asked = req.headers.range;
+      res
+        .writeHead(206, {
+          'content-range': 'bytes 5-9/20',
+          'content-length': '5',
+          etag: '"v1"',
+          'last-modified': 'Thu, 01 Jan 2026 00:00:00 GMT',
+        })
+        .end('56789');
+    });
+    const { policy } = policyFor();
+
+    // Act
+    const opened = await openRecording(`${base}/part?${SECRET}`, { policy, range: { start: 5, end: 9 } });
+
+    // Assert
+    expect(await text(opened.body)).toBe('56789');
+    expect(asked).toBe('bytes=5-9');
+    expect(opened).toMatchObject({
+      status: 206,
+      contentRange: { start: 5, end: 9, total: 20 },
+      etag: '"v1"',
+      lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT',
+    });
+  });
+
+  it('takes a 200 from a host that ignores ranges, and refuses a 206 nobody asked for', async () => {
+    server.routes.set('/whole', (_req, res) => {
+      res.writeHead(200, { 'content-length': '3' }).end('abc');
+    });
+    server.routes.set('/part', (_req, res) => {
+      res.writeHead(206, { 'content-range': 'bytes 0-2/3' }).end('abc');
+    });
+    const { policy } = policyFor();
+
+    const whole = await openRecording(`${base}/whole`, { policy, range: { start: 0, end: 1 } });
+    const unasked = await rejectionOf(openRecording(`${base}/part`, { policy }));
+
+    expect(whole.status).toBe(200);
+    expect(whole.contentRange).toBeUndefined();
+    whole.body.destroy();
+    expect(unasked).toBeInstanceOf(RecordingDownloadError);
+    expect((unasked as RecordingDownloadError).statusCode).toBe(206);
+  });
+
+  it('refuses a 206 without a usable Content-Range', async () => {
+    server.routes.set('/part', (_req, res) => {
+      res.writeHead(206, { 'content-range': 'bytes 9-5/20' }).end('x');
+    });
+    const { policy } = policyFor();
+
+    const error = await rejectionOf(openRecording(`${base}/part`, { policy, range: { start: 5, end: 9 } }));
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+  });
+
+  it('vets every redirect of a ranged request, and asks the same range at the next hop', async () => {
+    const seen: (string | undefined)[] = [];
+    server.routes.set('/start', (req, res) => {
+      seen.push(req.headers.range);
+      res.writeHead(302, { location: '/end' }).end();
+    });
+    server.routes.set('/end', (req, res) => {
+      seen.push(req.headers.range);
+      res.writeHead(206, { 'content-range': 'bytes 0-0/1' }).end('a');
+    });
+    server.routes.set('/away', redirectTo('http://169.254.169.254/latest/meta-data/'));
+    const { policy } = policyFor();
+
+    const opened = await openRecording(`${base}/start`, { policy, range: { start: 0, end: 0 } });
+    const refused = await rejectionOf(openRecording(`${base}/away`, { policy, range: { start: 0, end: 0 } }));
+
+    expect(await text(opened.body)).toBe('a');
+    expect(seen).toEqual(['bytes=0-0', 'bytes=0-0']);
+    expect(refused).toBeInstanceOf(RecordingRejectedError);
+  });
+});
+
+describe('parseContentRange', () => {
+  it('reads a range with or without a total, and refuses anything else', () => {
+    expect(parseContentRange('bytes 0-9/100')).toEqual({ start: 0, end: 9, total: 100 });
+    expect(parseContentRange('bytes 0-9/*')).toEqual({ start: 0, end: 9 });
+    expect(parseContentRange('bytes 10-9/100')).toBeUndefined();
+    expect(parseContentRange('bytes 0-100/100')).toBeUndefined();
+    expect(parseContentRange('bytes */100')).toBeUndefined();
+    expect(parseContentRange('items 0-9/100')).toBeUndefined();
+    expect(parseContentRange(undefined)).toBeUndefined();
   });
 });

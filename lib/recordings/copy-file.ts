@@ -1,0 +1,396 @@
+/**
+ * Copies one file from a recording host into S3, written once, with its sha256 computed on the
+ * way through and set as the object's `sha256` tag. A host that honours Range (a 206 with a
+ * total in Content-Range) gets the parallel, resumable path (ranged-copy.ts); any other host the
+ * single-stream path (stream-copy.ts). The first request asks for the first part's range, so it
+ * is never wasted: its answer is either that part or, from a host without ranges, the whole file.
+ *
+ * Resuming: while a ranged copy runs, the multipart upload, the parts done and the hash state are
+ * recorded in the call's partition (lib/store/upload-records.ts). The next run carries on from the
+ * record and downloads only the missing parts, unless the file changed (length, ETag or
+ * Last-Modified), the record is too old, or S3 no longer has the upload: then it starts over.
+ * The parts are not listed with ListParts (s3rver 3.7, the local stand-in, answers it with 405):
+ * the record is trusted, and CompleteMultipartUpload's own check catches a part S3 lost.
+ */
+import { RecordingDownloadError } from '../errors.ts';
+import type { RecordedPart, UploadRecord, UploadRecords } from '../store/upload-records.ts';
+import { UPLOAD_RECORD_MAX_AGE_MS } from '../store/upload-records.ts';
+import { DEFAULT_PART_SIZE_BYTES, type PartPlan, partRange, planParts } from './part-plan.ts';
+import { copyRanges, DEFAULT_CONCURRENCY } from './ranged-copy.ts';
+import { createPartFetcher, type PartFetcher, SourceChangedError, type UrlSource } from './ranged-fetch.ts';
+import { createResumableSha256, type ResumableSha256 } from './resumable-sha256.ts';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  type ObjectTarget,
+  putWhole,
+  s3Code,
+  s3Status,
+  tagDigest,
+  type UploadedPart,
+} from './s3-object.ts';
+import { type OpenedRecording, openRecording } from './safe-get.ts';
+import { copyStream } from './stream-copy.ts';
+import type { UrlPolicy } from './url-policy.ts';
+
+/** One file to copy. */
+export interface CopyFileInput {
+  target: ObjectTarget;
+  /** Object metadata (already header-safe). */
+  metadata: Record<string, string>;
+  /** The object's content type, from the host's Content-Type header (or its absence). */
+  contentType: (header: string | undefined) => string;
+  /** The download URL (may be signed: never logged or stored). */
+  url: string;
+  /** A fresh download URL after a 401/403, or undefined when there is none. */
+  refresh?: () => Promise<string | undefined>;
+  /** Where to keep the resume record; without it a cut-off copy starts over next time. */
+  resume?: { records: UploadRecords; sessionId: string };
+}
+
+/** Tuning, with defaults for production. */
+export interface CopyFileSettings {
+  policy: UrlPolicy;
+  /** Preferred part size (at least 5 MiB); larger files get larger parts (part-plan.ts). */
+  partSizeBytes?: number;
+  /** Parts fetched and uploaded at once (K). Memory is about K part buffers. */
+  concurrency?: number;
+  timeoutMs?: number;
+  /** Tries per part on the ranged path. */
+  partAttempts?: number;
+  /** How often the resume record is written while parts finish. */
+  recordEveryMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** What was stored. */
+export interface CopiedFile {
+  bytes: number;
+  sha256: string;
+  contentType: string;
+}
+
+/** Records hold at most this many parts (a DynamoDB item holds 400 KB); past it a resume restarts from there. */
+const MAX_RECORDED_PARTS = 4_000;
+const DEFAULT_RECORD_EVERY_MS = 2_000;
+/** A record write must not outlive the run: short, and with its own deadline. */
+const RECORD_WRITE_TIMEOUT_MS = 3_000;
+
+function urlSource(initial: string, refresh: (() => Promise<string | undefined>) | undefined): UrlSource {
+  let url = initial;
+  let generation = 0;
+  let exhausted = false;
+  let refreshing: Promise<void> | undefined;
+  return {
+    current: () => ({ url, generation }),
+    async refresh(refused, error) {
+      if (refused < generation) return;
+      if (exhausted || !refresh) throw error;
+      // Parts refused at once share one refresh.
+      refreshing ??= (async () => {
+        const fresh = await refresh();
+        if (!fresh || fresh === url) {
+          exhausted = true;
+          throw error;
+        }
+        url = fresh;
+        generation += 1;
+      })().finally(() => {
+        refreshing = undefined;
+      });
+      await refreshing;
+    },
+  };
+}
+
+function toParts(recorded: readonly RecordedPart[]): UploadedPart[] {
+  return recorded.map(([etag, crc32], index) => ({
+    PartNumber: index + 1,
+    ETag: etag,
+    ...(crc32 !== undefined && { ChecksumCRC32: crc32 }),
+  }));
+}
+
+function toRecorded(parts: readonly UploadedPart[]): RecordedPart[] {
+  return parts.map((part) => (part.ChecksumCRC32 ? [part.ETag, part.ChecksumCRC32] : [part.ETag]));
+}
+
+/** S3 no longer has the upload, or not all of its parts: only starting over helps. */
+function uploadLost(error: unknown): boolean {
+  const code = s3Code(error);
+  return (
+    code === 'NoSuchUpload' || code === 'InvalidPart' || (code !== 'NoSuchBucket' && s3Status(error) === 404)
+  );
+}
+
+/** Copies `input.url` to `input.target`. Errors: RecordingDownloadError / RecordingRejectedError (host), StorageError (S3). */
+export async function copyFile(
+  input: CopyFileInput,
+  settings: CopyFileSettings,
+  signal?: AbortSignal,
+): Promise<CopiedFile> {
+  const { target } = input;
+  const now = settings.now ?? Date.now;
+  const preferredPartSize = settings.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
+  const concurrency = Math.max(1, settings.concurrency ?? DEFAULT_CONCURRENCY);
+  const urls = urlSource(input.url, input.refresh);
+  const resume = input.resume;
+
+  const open = async (range: { start: number; end: number } | undefined): Promise<OpenedRecording> => {
+    for (let refreshes = 0; ; refreshes += 1) {
+      const { url, generation } = urls.current();
+      try {
+        return await openRecording(url, {
+          policy: settings.policy,
+          ...(range && { range }),
+          ...(signal && { signal }),
+          ...(settings.timeoutMs !== undefined && { timeoutMs: settings.timeoutMs }),
+        });
+      } catch (error) {
+        const status = error instanceof RecordingDownloadError ? error.statusCode : undefined;
+        if ((status !== 401 && status !== 403) || refreshes >= 2) throw error;
+        await urls.refresh(generation, error as RecordingDownloadError);
+      }
+    }
+  };
+
+  const writeRecord = async (record: UploadRecord) => {
+    // Only a file that can be told apart from a changed one is worth resuming.
+    if (!resume || (record.sourceEtag === undefined && record.sourceLastModified === undefined)) return;
+    try {
+      await resume.records.put(resume.sessionId, record, {
+        signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+      });
+    } catch {
+      // A record is an optimisation: without it the next run starts over, nothing is lost.
+    }
+  };
+
+  /** Forgets a record and the upload it names. */
+  const drop = async (record: UploadRecord) => {
+    await abortUpload(target, record.uploadId);
+    if (!resume) return;
+    try {
+      await resume.records.delete(resume.sessionId, target.key, {
+        signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+      });
+    } catch {
+      // The record expires (TTL) and a later run finds its upload gone and starts over.
+    }
+  };
+
+  const finish = async (sha256: string, bytes: number, contentType: string): Promise<CopiedFile> => {
+    await tagDigest(target, sha256, signal);
+    return { bytes, sha256, contentType };
+  };
+
+  const fetcherFor = (identity: { totalBytes: number; etag?: string; lastModified?: string }): PartFetcher =>
+    createPartFetcher({
+      policy: settings.policy,
+      urls,
+      identity,
+      ...(settings.timeoutMs !== undefined && { timeoutMs: settings.timeoutMs }),
+      ...(settings.partAttempts !== undefined && { attempts: settings.partAttempts }),
+      ...(settings.random && { random: settings.random }),
+    });
+
+  /** The single-stream path: `opened` is a 200 with the whole file. */
+  const streamed = async (opened: OpenedRecording): Promise<CopiedFile> => {
+    const contentType = input.contentType(opened.contentType);
+    const hasher = await createResumableSha256();
+    const partSize =
+      opened.contentLength !== undefined
+        ? planParts(opened.contentLength, preferredPartSize).partSize
+        : preferredPartSize;
+    const bytes = await copyStream({
+      target,
+      attributes: { contentType, metadata: input.metadata },
+      body: opened.body,
+      host: opened.finalUrl.host,
+      ...(opened.contentLength !== undefined && { expectedBytes: opened.contentLength }),
+      partSize,
+      concurrency,
+      hasher,
+      ...(signal && { signal }),
+    });
+    return finish(hasher.digest(), bytes, contentType);
+  };
+
+  /** The ranged path into a new or resumed upload. */
+  const ranged = async (
+    record: UploadRecord,
+    plan: PartPlan,
+    hasher: ResumableSha256,
+    first: OpenedRecording | undefined,
+    resumed: boolean,
+  ): Promise<CopiedFile> => {
+    const contentType = record.contentType ?? input.contentType(undefined);
+    let latest = record;
+    let lastWrite = now();
+    let writing: Promise<void> | undefined;
+    const onProgress = (done: readonly UploadedPart[], hashState: string) => {
+      if (done.length > MAX_RECORDED_PARTS) return;
+      latest = { ...latest, parts: toRecorded(done), hashState };
+      if (writing || now() - lastWrite < (settings.recordEveryMs ?? DEFAULT_RECORD_EVERY_MS)) return;
+      lastWrite = now();
+      writing = writeRecord(latest).finally(() => {
+        writing = undefined;
+      });
+    };
+    let parts: UploadedPart[];
+    try {
+      parts = await copyRanges({
+        target,
+        uploadId: record.uploadId,
+        plan,
+        done: toParts(record.parts),
+        hasher,
+        fetchPart: fetcherFor({
+          totalBytes: record.totalBytes,
+          ...(record.sourceEtag !== undefined && { etag: record.sourceEtag }),
+          ...(record.sourceLastModified !== undefined && { lastModified: record.sourceLastModified }),
+        }),
+        concurrency,
+        ...(first && { first }),
+        onProgress,
+        ...(signal && { signal }),
+      });
+    } catch (error) {
+      await writing;
+      if (error instanceof SourceChangedError) {
+        await drop(latest);
+        throw error;
+      }
+      if (resumed && uploadLost(error)) {
+        await drop(latest);
+        return fresh();
+      }
+      if (latest.parts.length > 0 && error instanceof RecordingDownloadError) {
+        // Cut off (a timeout, a host that stopped answering) after some progress: the next run
+        // resumes from here. Anything else aborts the upload, now that every part has settled.
+        await writeRecord(latest);
+      } else {
+        await drop(latest);
+      }
+      throw error;
+    }
+    await writing;
+    try {
+      await completeUpload(target, record.uploadId, parts, signal);
+    } catch (error) {
+      // An S3 failure, like any other but a cut-off download, ends this upload. A resumed one
+      // S3 no longer has (or lost a part of) is started over at once.
+      await drop(latest);
+      if (resumed && uploadLost(error)) return fresh();
+      throw error;
+    }
+    if (resume) {
+      try {
+        await resume.records.delete(resume.sessionId, target.key, {
+          signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+        });
+      } catch {
+        // It expires; a later run finds its upload completed (gone) and starts over.
+      }
+    }
+    return finish(hasher.digest(), record.totalBytes, contentType);
+  };
+
+  /** A copy from the first byte. */
+  const fresh = async (): Promise<CopiedFile> => {
+    const probe = { start: 0, end: preferredPartSize - 1 };
+    let opened: OpenedRecording;
+    try {
+      opened = await open(probe);
+    } catch (error) {
+      // 416: a host that honours ranges, asked for the start of an empty file.
+      if (error instanceof RecordingDownloadError && error.statusCode === 416)
+        return streamed(await open(undefined));
+      throw error;
+    }
+    const total = opened.status === 206 ? opened.contentRange?.total : undefined;
+    if (total === undefined) {
+      if (opened.status === 206) {
+        // Ranges, but no length to plan them with: the whole file in one stream.
+        opened.body.destroy();
+        return streamed(await open(undefined));
+      }
+      return streamed(opened);
+    }
+    const plan = planParts(total, preferredPartSize);
+    const contentType = input.contentType(opened.contentType);
+    const identity = {
+      totalBytes: total,
+      ...(opened.etag !== undefined && { etag: opened.etag }),
+      ...(opened.lastModified !== undefined && { lastModified: opened.lastModified }),
+    };
+    const hasher = await createResumableSha256();
+    if (plan.partCount === 1) {
+      const buffer = Buffer.allocUnsafe(total);
+      await fetcherFor(identity)({ start: 0, end: total - 1 }, buffer, { ...(signal && { signal }), opened });
+      hasher.update(buffer);
+      await putWhole(target, { contentType, metadata: input.metadata }, buffer, signal);
+      return finish(hasher.digest(), total, contentType);
+    }
+    // The probe is part 1 unless the file is so large that parts are bigger than the probe.
+    const first = partRange(plan, 1).end === probe.end ? opened : undefined;
+    if (!first) opened.body.destroy();
+    let uploadId: string;
+    try {
+      uploadId = await createUpload(target, { contentType, metadata: input.metadata }, signal);
+    } catch (error) {
+      first?.body.destroy();
+      throw error;
+    }
+    const record: UploadRecord = {
+      key: target.key,
+      uploadId,
+      partSize: plan.partSize,
+      totalBytes: total,
+      ...(opened.etag !== undefined && { sourceEtag: opened.etag }),
+      ...(opened.lastModified !== undefined && { sourceLastModified: opened.lastModified }),
+      contentType,
+      parts: [],
+      hashState: hasher.save(),
+      startedAt: now(),
+    };
+    await writeRecord(record);
+    return ranged(record, plan, hasher, first, false);
+  };
+
+  /** Carries on from a record, or starts over when it cannot be trusted. */
+  const resumeFrom = async (record: UploadRecord): Promise<CopiedFile> => {
+    const plan = planParts(record.totalBytes, record.partSize);
+    const hasher = await createResumableSha256(record.hashState);
+    if (plan.partSize !== record.partSize || record.parts.length > plan.partCount) {
+      await drop(record);
+      return fresh();
+    }
+    if (record.parts.length === plan.partCount) return ranged(record, plan, hasher, undefined, true);
+    const range = partRange(plan, record.parts.length + 1);
+    const opened = await open(range);
+    const same =
+      opened.status === 206 &&
+      opened.contentRange?.total === record.totalBytes &&
+      (record.sourceEtag === undefined || opened.etag === record.sourceEtag) &&
+      (record.sourceLastModified === undefined || opened.lastModified === record.sourceLastModified);
+    if (!same) {
+      opened.body.destroy();
+      await drop(record);
+      return fresh();
+    }
+    return ranged(record, plan, hasher, opened, true);
+  };
+
+  const record = resume
+    ? await resume.records.get(resume.sessionId, target.key, { ...(signal && { signal }) })
+    : undefined;
+  if (!record) return fresh();
+  if (now() - record.startedAt > UPLOAD_RECORD_MAX_AGE_MS || record.key !== target.key) {
+    await drop(record);
+    return fresh();
+  }
+  return resumeFrom(record);
+}

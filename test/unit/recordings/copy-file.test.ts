@@ -1,0 +1,406 @@
+/**
+ * The copy of one file against real servers over real sockets: s3rver (behind a proxy that names
+ * and can fail each S3 call), dynalite for the resume record, and a recording host with ranges.
+ * The S3 client keeps the SDK's default checksum behaviour (CRC32 on every part and PutObject):
+ * s3rver accepts it for the Buffer bodies the copier sends.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ensureBucket,
+  ensureTable,
+  type LocalService,
+  localClients,
+  startDynalite,
+  startS3rver,
+} from '../../../dev/local-aws.ts';
+import { createDocumentClient } from '../../../lib/aws/dynamodb.ts';
+import { RecordingDownloadError, StorageError } from '../../../lib/errors.ts';
+import { type CopyFileSettings, copyFile } from '../../../lib/recordings/copy-file.ts';
+import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
+import { createUploadRecords } from '../../../lib/store/upload-records.ts';
+import { rejectionOf } from '../../support/errors.ts';
+import { contentDigest, type RangeHost, startRangeHost } from '../../support/range-host.ts';
+import { headStatus, storedDigest } from '../../support/s3.ts';
+import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+const BUCKET = 'copy-file-test';
+const TABLE = 'copy-file-test';
+
+let directory: string;
+let s3rver: LocalService;
+let dynalite: LocalService;
+let proxy: S3FaultProxy;
+let s3: S3Client;
+let host: RangeHost;
+let policy: UrlPolicy;
+const local = { s3: undefined as unknown as S3Client };
+let records: ReturnType<typeof createUploadRecords>;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'copy-file-'));
+  [s3rver, dynalite] = await Promise.all([startS3rver({ directory }), startDynalite()]);
+  proxy = await startS3FaultProxy(s3rver.endpoint);
+  const clients = localClients({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint });
+  local.s3 = clients.s3;
+  await Promise.all([ensureBucket(clients.s3, BUCKET), ensureTable(clients.dynamodb, TABLE)]);
+  records = createUploadRecords({ client: createDocumentClient(clients.dynamodb), tableName: TABLE });
+  // The SDK's defaults, bar what s3rver needs (endpoint, path style, its fixed credentials).
+  s3 = new S3Client({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+  });
+  host = await startRangeHost();
+  policy = { allowedHosts: [new URL(host.origin).host] };
+});
+
+afterAll(async () => {
+  s3.destroy();
+  local.s3.destroy();
+  await host.close();
+  await proxy.close();
+  await Promise.all([s3rver.close(), dynalite.close()]);
+  await rm(directory, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  host.settings = { ranges: true, contentLength: true, validators: true };
+  host.fault = undefined;
+  host.requests.length = 0;
+  host.bytesServed = 0;
+  host.mostSending = 0;
+  proxy.reset();
+});
+
+const SETTINGS: CopyFileSettings = {
+  policy: undefined as unknown as UrlPolicy,
+  partSizeBytes: PART,
+  concurrency: 4,
+  timeoutMs: 10_000,
+  recordEveryMs: 0,
+  random: () => 0,
+};
+
+/** A new file of `size` bytes on the host and where it goes in S3. */
+function file(size: number) {
+  const name = `f-${randomUUID()}.mp4`;
+  host.files.set(name, { size, version: 0 });
+  const sessionId = `v1.us.${randomUUID()}`;
+  const key = `recordings/${sessionId}/${name}`;
+  return { name, size, sessionId, key, url: `${host.origin}/${name}?sig=one` };
+}
+
+function copy(
+  f: ReturnType<typeof file>,
+  extra: { refresh?: () => Promise<string | undefined>; signal?: AbortSignal; resume?: boolean } = {},
+  settings: Partial<CopyFileSettings> = {},
+) {
+  return copyFile(
+    {
+      target: { s3, bucket: BUCKET, key: f.key },
+      metadata: { 'session-id': f.sessionId },
+      contentType: (header) => header?.split(';')[0] ?? 'video/mp4',
+      url: f.url,
+      ...(extra.refresh && { refresh: extra.refresh }),
+      ...(extra.resume !== false && { resume: { records, sessionId: f.sessionId } }),
+    },
+    { ...SETTINGS, policy, ...settings },
+    extra.signal,
+  );
+}
+
+async function tagOf(key: string): Promise<string | undefined> {
+  const tags = await local.s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+  return tags.TagSet?.find((tag) => tag.Key === 'sha256')?.Value;
+}
+
+async function expectStored(f: ReturnType<typeof file>, version = 0) {
+  const sha256 = await contentDigest(f.name, version, f.size);
+  expect(await storedDigest(local.s3, BUCKET, f.key)).toEqual({ bytes: f.size, sha256 });
+  expect(await tagOf(f.key)).toBe(sha256);
+  return sha256;
+}
+
+const rangeRequests = () => host.requests.filter((r) => r.range !== undefined);
+
+describe('copyFile with a host that honours Range', () => {
+  it.each([
+    ['exactly one part', PART, 1],
+    ['one byte more than a part', PART + 1, 2],
+    ['many parts', 11 * PART + 12_345, 12],
+  ])('copies a file of %s, each part fetched once, and tags its sha256', async (_name, size, parts) => {
+    // Arrange
+    const f = file(size);
+
+    // Act
+    const result = await copy(f);
+
+    // Assert
+    const sha256 = await expectStored(f);
+    expect(result).toEqual({ bytes: size, sha256, contentType: 'video/mp4' });
+    expect(rangeRequests()).toHaveLength(parts);
+    expect(host.requests).toHaveLength(parts);
+    expect(host.bytesServed).toBeGreaterThanOrEqual(size);
+    expect(proxy.count('UploadPart')).toBe(parts === 1 ? 0 : parts);
+    expect(proxy.count('PutObject')).toBe(parts === 1 ? 1 : 0);
+    expect(proxy.count('CopyObject')).toBe(0);
+    expect(proxy.count('PutObjectTagging')).toBe(1);
+    expect(await records.get(f.sessionId, f.key)).toBeUndefined();
+  });
+
+  it('keeps up to K parts in flight at once, never more', async () => {
+    const f = file(8 * PART);
+    // Paced so that parts overlap; only the overlap is asserted, never a time.
+    host.settings.bytesPerSecond = 20 * MiB;
+    host.mostSending = 0;
+
+    await copy(f, {}, { concurrency: 3 });
+
+    await expectStored(f);
+    expect(rangeRequests()).toHaveLength(8);
+    expect(host.mostSending).toBe(3);
+  });
+
+  it('fetches a truncated range again alone and still stores the exact file', async () => {
+    const f = file(3 * PART);
+    host.fault = (_request, index) => (index === 1 ? { truncateAfter: 1000 } : undefined);
+
+    await copy(f);
+
+    await expectStored(f);
+    expect(rangeRequests()).toHaveLength(4);
+    const asked = rangeRequests().map((r) => r.range);
+    expect(new Set(asked).size).toBe(3);
+  });
+
+  it('gives up on a part after its bounded attempts with a RecordingDownloadError, and aborts the upload', async () => {
+    const f = file(3 * PART);
+    host.fault = (request) =>
+      request.range === `bytes=${PART}-${2 * PART - 1}` ? { status: 503 } : undefined;
+
+    const error = await rejectionOf(copy(f, {}, { partAttempts: 3 }));
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    expect((error as RecordingDownloadError).statusCode).toBe(503);
+    expect(rangeRequests().filter((r) => r.range === `bytes=${PART}-${2 * PART - 1}`)).toHaveLength(3);
+    expect(await headStatus(local.s3, BUCKET, f.key)).toBe(404);
+  });
+
+  it('asks for a fresh URL on 401/403 and carries on with it', async () => {
+    const f = file(4 * PART);
+    // The first URL expires after its first answer, as a short-lived signed URL does.
+    host.fault = (request, index) =>
+      request.query === '?sig=one' && index > 0 ? { status: 403 } : undefined;
+    let refreshes = 0;
+    const refresh = async () => {
+      refreshes += 1;
+      return `${host.origin}/${f.name}?sig=two`;
+    };
+
+    await copy(f, { refresh });
+
+    await expectStored(f);
+    expect(refreshes).toBe(1);
+  });
+
+  it('fails with the 401 as a RecordingDownloadError when no fresh URL is to be had', async () => {
+    const f = file(2 * PART);
+    host.fault = () => ({ status: 401 });
+
+    const error = await rejectionOf(copy(f, { refresh: async () => undefined }));
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    expect((error as RecordingDownloadError).statusCode).toBe(401);
+  });
+
+  it('fails, aborts the upload and forgets the record when the file changes during the copy', async () => {
+    const f = file(6 * PART);
+    host.fault = (_request, index) => {
+      if (index === 2) host.files.set(f.name, { size: f.size, version: 1 });
+      return undefined;
+    };
+
+    const error = await rejectionOf(copy(f, {}, { concurrency: 1 }));
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    expect(error.message).toMatch(/changed/);
+    expect(proxy.count('AbortMultipartUpload')).toBe(1);
+    expect(await records.get(f.sessionId, f.key)).toBeUndefined();
+    expect(await headStatus(local.s3, BUCKET, f.key)).toBe(404);
+  });
+});
+
+describe('copyFile with a host without ranges or length', () => {
+  it.each([
+    ['ignores Range', { ranges: false, contentLength: true }],
+    ['sends no Content-Length', { ranges: false, contentLength: false }],
+  ])('streams the whole file in one request when the host %s', async (_name, settings) => {
+    host.settings = { ...host.settings, ...settings };
+    const f = file(3 * PART + 7);
+
+    await copy(f);
+
+    await expectStored(f);
+    expect(host.requests).toHaveLength(1);
+    expect(host.bytesServed).toBe(f.size);
+    expect(await records.get(f.sessionId, f.key)).toBeUndefined();
+  });
+
+  it('streams a file of exactly one part with a single PutObject', async () => {
+    host.settings.ranges = false;
+    const f = file(PART);
+
+    await copy(f);
+
+    await expectStored(f);
+    expect(proxy.count('PutObject')).toBe(1);
+    expect(proxy.count('CreateMultipartUpload')).toBe(0);
+  });
+
+  it('fails a body that ends short as a RecordingDownloadError and stores nothing', async () => {
+    host.settings.ranges = false;
+    const f = file(3 * PART);
+    host.fault = () => ({ truncateAfter: 2 * PART + 10 });
+
+    const error = await rejectionOf(copy(f));
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    expect(await headStatus(local.s3, BUCKET, f.key)).toBe(404);
+  });
+});
+
+describe('copyFile resumed after a run was cut off', () => {
+  /** Runs a copy that is stopped once `requests` range requests have been made. */
+  async function cutOff(f: ReturnType<typeof file>, requests: number) {
+    const stop = new AbortController();
+    host.fault = (_request, index) => {
+      if (index === requests) stop.abort(new Error('deadline'));
+      return undefined;
+    };
+    const error = await rejectionOf(copy(f, { signal: stop.signal }, { concurrency: 2 }));
+    host.fault = undefined;
+    return error;
+  }
+
+  it('downloads only the parts the first run did not finish', async () => {
+    // Arrange: a 10-part copy stopped as the 7th part is asked for.
+    const f = file(10 * PART);
+    const error = await cutOff(f, 6);
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    const record = await records.get(f.sessionId, f.key);
+    expect(record?.parts.length).toBeGreaterThanOrEqual(3);
+    const done = record?.parts.length ?? 0;
+    host.requests.length = 0;
+    host.bytesServed = 0;
+    proxy.reset();
+
+    // Act
+    const result = await copy(f, {}, { concurrency: 2 });
+
+    // Assert
+    const sha256 = await expectStored(f);
+    expect(result.sha256).toBe(sha256);
+    expect(host.bytesServed).toBe(f.size - done * PART);
+    expect(proxy.count('CreateMultipartUpload')).toBe(0);
+    expect(proxy.count('UploadPart')).toBe(10 - done);
+    expect(await records.get(f.sessionId, f.key)).toBeUndefined();
+  });
+
+  it('starts over when the file changed between the runs', async () => {
+    const f = file(6 * PART);
+    await cutOff(f, 4);
+    expect((await records.get(f.sessionId, f.key))?.parts.length).toBeGreaterThan(0);
+    host.files.set(f.name, { size: f.size, version: 1 });
+    host.bytesServed = 0;
+    proxy.reset();
+
+    await copy(f);
+
+    await expectStored(f, 1);
+    // The first answer of the rerun shows the change; what the host sent of it before the copier
+    // hung up is wasted (at most that one part).
+    expect(host.bytesServed).toBeGreaterThanOrEqual(f.size);
+    expect(host.bytesServed).toBeLessThanOrEqual(f.size + PART);
+    expect(proxy.count('CreateMultipartUpload')).toBe(1);
+  });
+
+  it('starts over when the record is too old', async () => {
+    const f = file(6 * PART);
+    await cutOff(f, 4);
+    host.bytesServed = 0;
+
+    await copy(f, {}, { now: () => Date.now() + 21 * 60 * 60 * 1000 });
+
+    await expectStored(f);
+    expect(host.bytesServed).toBe(f.size);
+  });
+});
+
+describe('copyFile when S3 fails', () => {
+  const sizes = [
+    ['1 part', PART - 100],
+    ['3 parts', 2 * PART + 100],
+    ['12 parts', 11 * PART + 100],
+  ] as const;
+  const cases = sizes.flatMap(([label, size]) =>
+    (size <= PART
+      ? (['PutObject', 'PutObjectTagging'] as const)
+      : (['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'PutObjectTagging'] as const)
+    ).flatMap((op) => [
+      [label, size, op, true] as const,
+      [label, size, op, false] as const,
+    ]),
+  );
+
+  it.each(cases)(
+    'at %s (%i bytes), a failing %s is a StorageError with S3 error as cause (ranges: %s)',
+    async (_label, size, op, ranges) => {
+      // Arrange
+      host.settings.ranges = ranges;
+      const f = file(size);
+      proxy.failOn(op, op === 'UploadPart' ? 2 : 1);
+
+      // Act
+      const error = await rejectionOf(copy(f));
+
+      // Assert
+      expect(error).toBeInstanceOf(StorageError);
+      expect(error.message).toContain(op);
+      expect((error.cause as { name?: string }).name).toBe('AccessDenied');
+      if (op !== 'PutObjectTagging') expect(await headStatus(local.s3, BUCKET, f.key)).toBe(404);
+      // The upload is aborted only once every part sent has been answered.
+      const abortAt = proxy.events.findIndex((e) => e.op === 'AbortMultipartUpload' && e.phase === '>');
+      if (op === 'UploadPart' || op === 'CompleteMultipartUpload') {
+        expect(abortAt).toBeGreaterThan(-1);
+        const partsSent = proxy.events.filter((e) => e.op === 'UploadPart' && e.phase === '>').length;
+        const answeredBefore = proxy.events
+          .slice(0, abortAt)
+          .filter((e) => e.op === 'UploadPart' && e.phase === '<').length;
+        expect(answeredBefore).toBe(partsSent);
+      }
+      expect(await records.get(f.sessionId, f.key)).toBeUndefined();
+      expect(proxy.count('CopyObject')).toBe(0);
+    },
+  );
+});
+
+describe('copyFile objects', () => {
+  it('writes each byte once: no CopyObject, one object version, and its metadata', async () => {
+    const f = file(2 * PART + 1);
+
+    await copy(f);
+
+    const head = await local.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: f.key }));
+    expect(head.Metadata).toEqual({ 'session-id': f.sessionId });
+    expect(head.ContentType).toBe('video/mp4');
+    expect(proxy.count('CopyObject')).toBe(0);
+  });
+});
