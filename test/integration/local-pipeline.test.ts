@@ -46,7 +46,7 @@ describe('local pipeline (npm start)', () => {
     expect(answer).toEqual({ status: 200, body: { accepted: true } });
     const items = await itemsOf(GROUP);
     expect(items.find((item) => item.sk === 'CALL')).toMatchObject({ sessionId: GROUP });
-    expect(items.filter((item) => item.entity === 'recording')).toHaveLength(2);
+    expect(items.find((item) => item.sk === 'CALL')?.recordings).toHaveLength(2);
   });
 
   it('answers a redelivery as a duplicate and enriches nothing more', async () => {

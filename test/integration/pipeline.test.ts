@@ -157,7 +157,10 @@ describe('webhook → queue → enrich', () => {
     const audio = await itemsOf(AUDIO);
     expect(audio.find((item) => item.sk === 'CALL')).toMatchObject({ sessionId: AUDIO, status: 'ended' });
     expect(audio.filter((item) => item.entity === 'participant')).toHaveLength(2);
-    const recordings = (await itemsOf(GROUP)).filter((item) => item.entity === 'recording');
+    const recordings = (await itemsOf(GROUP)).find((item) => item.sk === 'CALL')?.recordings as Record<
+      string,
+      unknown
+    >[];
     expect(recordings).toHaveLength(2);
     for (const recording of recordings) {
       const head = await stack.clients.s3.send(
