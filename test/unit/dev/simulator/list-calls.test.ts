@@ -1,26 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type CometChatSimulator,
-  type CometChatSimulatorOptions,
-  type ListCallsRequest,
-  startCometChatSimulator,
-} from '../../../../dev/simulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { CometChatSimulator, ListCallsRequest } from '../../../../dev/simulator/index.ts';
 import { generateCalls, sessionIdOf } from '../../../support/generated-calls.ts';
+import { start } from './started.ts';
 
 type Json = Record<string, unknown>;
 
 const NEWEST = 1_714_550_000;
-const running: CometChatSimulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
-
-async function start(options: CometChatSimulatorOptions = {}): Promise<CometChatSimulator> {
-  const sim = await startCometChatSimulator(options);
-  running.push(sim);
-  return sim;
-}
 
 async function list(sim: CometChatSimulator, query: string): Promise<{ ids: string[]; pagination: Json }> {
   const response = await fetch(`${sim.baseUrl}/calls?${query}`, { headers: { apikey: sim.apiKey } });

@@ -1,26 +1,22 @@
 import { createServer, type IncomingHttpHeaders, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CometChatSimulator,
   type CometChatSimulatorOptions,
   recordingStream,
-  startCometChatSimulator,
 } from '../../../../dev/simulator/index.ts';
 import { type Pacer, parseRange, serveFile } from '../../../../dev/simulator/recording-host.ts';
+import { closeAfterTest, start as startSimulator } from './started.ts';
 
 type Json = Record<string, unknown>;
 
 const SIZE = 300_007;
-const running: { close(): Promise<void> }[] = [];
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function start(options: CometChatSimulatorOptions = {}): Promise<CometChatSimulator> {
-  const sim = await startCometChatSimulator({
+/** A simulator with one call: r1 (SIZE bytes) and r2 (1,000 bytes). */
+function start(options: CometChatSimulatorOptions = {}): Promise<CometChatSimulator> {
+  return startSimulator({
     calls: [
       {
         raw: { sessionId: 's1', status: 'ended', initiatedAt: 1_700_000_000 },
@@ -32,8 +28,6 @@ async function start(options: CometChatSimulatorOptions = {}): Promise<CometChat
     ],
     ...options,
   });
-  running.push(sim);
-  return sim;
 }
 
 /** Fresh URLs from Get Call, by rid. */
@@ -444,7 +438,7 @@ describe('serveFile pacing', () => {
       );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    running.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    closeAfterTest({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     return Promise.all(pacers.map(() => get(url)));
   }

@@ -2,31 +2,20 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { get, type IncomingHttpHeaders, request } from 'node:http';
 import type { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CometChatSimulator,
-  type CometChatSimulatorOptions,
   recordingStream,
   type SimulatedCall,
   startCometChatSimulator,
 } from '../../../../dev/simulator/index.ts';
 import { SAMPLE_API_KEY, SAMPLE_APP_ID, sampleCalls } from '../../../../dev/simulator/sample-calls.ts';
 import { digestOf } from '../../../support/s3.ts';
+import { start } from './started.ts';
 
 type Json = Record<string, unknown>;
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const running: CometChatSimulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
-
-async function start(options: CometChatSimulatorOptions = {}): Promise<CometChatSimulator> {
-  const sim = await startCometChatSimulator(options);
-  running.push(sim);
-  return sim;
-}
 
 function call(
   sessionId: string,
