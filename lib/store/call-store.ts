@@ -5,11 +5,15 @@
  */
 import {
   BatchGetCommand,
+  type BatchGetCommandOutput,
   BatchWriteCommand,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
+  type GetCommandOutput,
   PutCommand,
   QueryCommand,
+  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../aws/dynamodb.ts';
 import { backoffDelayMs, sleep } from '../backoff.ts';
@@ -85,7 +89,6 @@ const BATCH_BASE_DELAY_MS = 50;
 const BATCH_MAX_DELAY_MS = 2_000;
 
 type Item = Record<string, unknown>;
-type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
 
 let defaultClient: DynamoDBDocumentClient | undefined;
 
@@ -158,7 +161,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     const items: Item[] = [];
     let ExclusiveStartKey: Item | undefined;
     do {
-      const page = await send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+      const page = await send<QueryCommandOutput>(
         'Query',
         new QueryCommand({
           TableName,
@@ -188,7 +191,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
       const wanted = participantIndexItems(call) as unknown as Item[];
       const present = new Map(found.map((item) => [String(item.sk), canonicalJson(item)]));
       const names = new Set(wanted.map((item) => String(item.sk)));
-      const writes: WriteRequest[] = [
+      const writes = [
         ...wanted
           .filter((item) => present.get(String(item.sk)) !== canonicalJson(item))
           .map((Item) => ({ PutRequest: { Item } })),
@@ -202,12 +205,12 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
         writes,
         BATCH_WRITE_ITEMS,
         async (chunk) => {
-          const response = await send<{ UnprocessedItems?: Record<string, WriteRequest[]> }>(
+          const response = await send<BatchWriteCommandOutput>(
             'BatchWriteItem',
             new BatchWriteCommand({ RequestItems: { [TableName]: chunk } }),
             signal,
           );
-          return response.UnprocessedItems?.[TableName] ?? [];
+          return (response.UnprocessedItems?.[TableName] ?? []) as typeof chunk;
         },
         signal,
       );
@@ -257,7 +260,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
   async function getCheckpoint(
     name: string,
   ): Promise<{ highWaterMark: number; takenAt: string } | undefined> {
-    const { Item: item } = await send<{ Item?: Item }>(
+    const { Item: item } = await send<GetCommandOutput>(
       'GetItem',
       new GetCommand({
         TableName,
@@ -296,10 +299,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
       keys,
       BATCH_GET_KEYS,
       async (chunk) => {
-        const response = await send<{
-          Responses?: Record<string, Item[]>;
-          UnprocessedKeys?: Record<string, { Keys?: { pk: string; sk: string }[] }>;
-        }>(
+        const response = await send<BatchGetCommandOutput>(
           'BatchGetItem',
           new BatchGetCommand({
             RequestItems: {
@@ -319,7 +319,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
             transcripts: Array.isArray(item.transcripts) ? item.transcripts.length : 0,
           });
         }
-        return response.UnprocessedKeys?.[TableName]?.Keys ?? [];
+        return (response.UnprocessedKeys?.[TableName]?.Keys ?? []) as typeof chunk;
       },
       signal,
     );
