@@ -14,6 +14,8 @@ export type RecordingFault =
   | { kind: 'status'; status: number }
   /** The response's full length is promised, `afterBytes` of its body sent, then the connection cut. */
   | { kind: 'truncate'; afterBytes: number }
+  /** `afterBytes` of the body sent, then nothing: the transfer hangs until the client gives up. */
+  | { kind: 'stall'; afterBytes: number }
   | { kind: 'redirect'; location: string }
   /** Every URL issued so far for this recording stops working, this request first (403). */
   | { kind: 'expire' }

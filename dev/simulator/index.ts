@@ -71,6 +71,8 @@ export interface CometChatSimulator {
   recordingFile(rid: string): RecordingFile;
   /** Body bytes the recording host handed to connections for `rid` (or all), since the last reset. */
   bytesServed(rid?: string): number;
+  /** Resolves once `bytesServed(rid)` reaches `bytes` (rejects if the simulator closes first). */
+  waitForBytesServed(bytes: number, rid?: string): Promise<void>;
   /** Every request answered (or reset, or left hanging), oldest first. */
   readonly requests: ReadonlyArray<SimulatorRequest>;
   /** Empties the request log, and with it the byte counts. */
@@ -214,6 +216,10 @@ class Simulator implements CometChatSimulator {
 
   bytesServed(rid?: string): number {
     return this.log.bytesServed(rid);
+  }
+
+  waitForBytesServed(bytes: number, rid?: string): Promise<void> {
+    return this.log.waitForBytes(bytes, rid);
   }
 
   resetRequests(): void {

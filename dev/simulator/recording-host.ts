@@ -43,6 +43,8 @@ export interface ServedFile {
 export interface ServeOptions extends RecordingHostSettings {
   /** Send at most this many body bytes, after promising the whole response, then cut the connection. */
   truncateAfter?: number;
+  /** Send at most this many body bytes, then nothing more, the connection left open: a stalled transfer. */
+  stallAfter?: number;
   /** The status, once the head is written. */
   onStatus?: (status: number) => void;
   /** Body bytes, as each piece is handed to the connection. */
@@ -114,12 +116,13 @@ export function serveFile(
     res.end();
     return;
   }
-  const stop =
-    options.truncateAfter === undefined ? end : Math.min(end, start + Math.max(0, options.truncateAfter));
+  const limit = options.truncateAfter ?? options.stallAfter;
+  const stop = limit === undefined ? end : Math.min(end, start + Math.max(0, limit));
   void pump(res, file.read(start, stop), options).then((complete) => {
     if (!complete) return;
     if (stop === end) res.end();
-    else cut(res);
+    else if (options.truncateAfter !== undefined) cut(res);
+    // A stall leaves the response open until the client gives up or close() destroys the socket.
   });
 }
 
@@ -406,11 +409,12 @@ export class RecordingHost {
       ...this.settings,
       ...this.fileSettings.get(rid),
       ...(fault?.kind === 'truncate' ? { truncateAfter: fault.afterBytes } : {}),
+      ...(fault?.kind === 'stall' ? { stallAfter: fault.afterBytes } : {}),
       onStatus: (status) => {
         entry = record(status);
       },
       onBytes: (bytes) => {
-        if (entry) entry.bytes = (entry.bytes ?? 0) + bytes;
+        if (entry) this.log.addBytes(entry, bytes);
       },
     });
   }

@@ -22,6 +22,12 @@ export interface SimulatorRequest {
 export class RequestLog {
   readonly entries: SimulatorRequest[] = [];
   private readonly waiters = new Set<{ count: number; resolve: () => void; reject: (e: Error) => void }>();
+  private readonly byteWaiters = new Set<{
+    bytes: number;
+    rid: string | undefined;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }>();
   private closed = false;
 
   /** Appends `entry` and returns it, so a streaming body can keep its byte count current. */
@@ -34,6 +40,17 @@ export class RequestLog {
       }
     }
     return entry;
+  }
+
+  /** Adds to a recording entry's byte count as its body streams. */
+  addBytes(entry: SimulatorRequest, bytes: number): void {
+    entry.bytes = (entry.bytes ?? 0) + bytes;
+    for (const waiter of this.byteWaiters) {
+      if (this.bytesServed(waiter.rid) >= waiter.bytes) {
+        this.byteWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
   }
 
   reset(): void {
@@ -55,9 +72,18 @@ export class RequestLog {
     return new Promise((resolve, reject) => this.waiters.add({ count, resolve, reject }));
   }
 
+  /** Resolves once `bytesServed(rid)` reaches `bytes`: "kill the copy at 60%" without polling. */
+  waitForBytes(bytes: number, rid?: string): Promise<void> {
+    if (this.bytesServed(rid) >= bytes) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('the simulator is closed'));
+    return new Promise((resolve, reject) => this.byteWaiters.add({ bytes, rid, resolve, reject }));
+  }
+
   close(): void {
     this.closed = true;
-    for (const waiter of this.waiters) waiter.reject(new Error('the simulator closed'));
+    for (const waiter of [...this.waiters, ...this.byteWaiters])
+      waiter.reject(new Error('the simulator closed'));
     this.waiters.clear();
+    this.byteWaiters.clear();
   }
 }

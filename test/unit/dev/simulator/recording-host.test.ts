@@ -390,6 +390,45 @@ describe('recording host: bytes served', () => {
     expect(sim.bytesServed()).toBe(0);
   });
 
+  it('lets a test wait for bytes served, to cut a transfer part way without polling', async () => {
+    const sim = await start({ recordingHost: { bytesPerSecond: 1024 * 1024 } });
+    const { r1 = '' } = await urls(sim);
+    const aborted = new AbortController();
+
+    const download = fetch(r1, { signal: aborted.signal }).then((r) => r.arrayBuffer());
+    await sim.waitForBytesServed(100_000, 'r1');
+    aborted.abort();
+
+    await expect(download).rejects.toThrow();
+    expect(sim.bytesServed('r1')).toBeGreaterThanOrEqual(100_000);
+    expect(sim.bytesServed('r1')).toBeLessThan(SIZE);
+  });
+
+  it('stalls once: afterBytes sent, then nothing until the client gives up; then whole again', async () => {
+    const sim = await start();
+    sim.failNextRecording('r1', { kind: 'stall', afterBytes: 5_000 });
+    const { r1 = '' } = await urls(sim);
+    const aborted = new AbortController();
+
+    const stalled = fetch(r1, { signal: aborted.signal }).then((r) => r.arrayBuffer());
+    await sim.waitForBytesServed(5_000, 'r1');
+    aborted.abort();
+    await expect(stalled).rejects.toThrow();
+    const again = await get(r1);
+
+    expect(sim.requests.map((r) => r.bytes)).toEqual([undefined, 5_000, SIZE]);
+    expect(again.complete).toBe(true);
+  });
+
+  it('fails a wait for bytes when the simulator closes first', async () => {
+    const sim = await start();
+
+    const waiting = sim.waitForBytesServed(1);
+    await sim.close();
+
+    await expect(waiting).rejects.toThrow('closed');
+  });
+
   it('serves whole under a per-connection speed limit', async () => {
     const sim = await start({ recordingHost: { bytesPerSecond: 64 * 1024 * 1024 } });
     const { r1 = '' } = await urls(sim);
