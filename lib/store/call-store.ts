@@ -66,9 +66,12 @@ export interface CallStore {
     options: StoreOptions & { previous: StoredCall | undefined; now?: Date },
   ): Promise<{ outcome: SaveOutcome; call: CallItem }>;
   /** Backfill checkpoint item pk=BACKFILL, sk=CHECKPOINT#<name>: { highWaterMark: number (unix s), takenAt: ISO }. */
-  getCheckpoint(name: string): Promise<{ highWaterMark: number; takenAt: string } | undefined>;
+  getCheckpoint(
+    name: string,
+    options?: StoreOptions,
+  ): Promise<{ highWaterMark: number; takenAt: string } | undefined>;
   /** Only moves forward: conditional on the stored highWaterMark being lower (or absent). Returns whether it moved. */
-  putCheckpoint(name: string, highWaterMark: number, now?: Date): Promise<boolean>;
+  putCheckpoint(name: string, highWaterMark: number, now?: Date, options?: StoreOptions): Promise<boolean>;
   /** Status and file counts of each stored call (eventually consistent); calls not stored are absent. */
   getSummaries(sessionIds: readonly string[], options?: StoreOptions): Promise<Map<string, CallSummary>>;
 }
@@ -259,6 +262,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
 
   async function getCheckpoint(
     name: string,
+    { signal }: StoreOptions = {},
   ): Promise<{ highWaterMark: number; takenAt: string } | undefined> {
     const { Item: item } = await send<GetCommandOutput>(
       'GetItem',
@@ -267,12 +271,18 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
         Key: { pk: CHECKPOINT_PK, sk: `${CHECKPOINT_PREFIX}${name}` },
         ConsistentRead: true,
       }),
+      signal,
     );
     if (!item) return undefined;
     return { highWaterMark: Number(item.highWaterMark), takenAt: String(item.takenAt) };
   }
 
-  async function putCheckpoint(name: string, highWaterMark: number, now = new Date()): Promise<boolean> {
+  async function putCheckpoint(
+    name: string,
+    highWaterMark: number,
+    now = new Date(),
+    { signal }: StoreOptions = {},
+  ): Promise<boolean> {
     if (!Number.isFinite(highWaterMark)) throw new RangeError('highWaterMark must be a finite number');
     return putIf(
       {
@@ -284,6 +294,7 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
       },
       'attribute_not_exists(pk) OR highWaterMark < :mark',
       { ':mark': highWaterMark },
+      signal,
     );
   }
 

@@ -576,6 +576,8 @@ describe('createCallStore', () => {
         store.load(sessionId, { signal }).catch((e: unknown) => e),
         store.save(callDraft(sessionId, ENDED), { previous: undefined, signal }).catch((e: unknown) => e),
         store.getSummaries([sessionId], { signal }).catch((e: unknown) => e),
+        store.getCheckpoint('x', { signal }).catch((e: unknown) => e),
+        store.putCheckpoint('x', 1, NOW, { signal }).catch((e: unknown) => e),
       ]);
 
       for (const failure of failures) expect(failure).toBeInstanceOf(StorageError);
