@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { CallsApi, errorBody, json, type ListCallsRequest } from './api.ts';
 import { CallRegistry, type SimulatedCall } from './calls.ts';
 import type { Fault, FaultMatch, RecordingFault } from './faults.ts';
-import { RecordingHost, type RecordingHostSettings } from './recording-host.ts';
+import { RecordingHost, type RecordingHostSettings, type RecordingRequestHook } from './recording-host.ts';
 import { RequestLog, type SimulatorRequest } from './request-log.ts';
 import { SAMPLE_API_KEY, SAMPLE_APP_ID } from './sample-calls.ts';
 
@@ -19,7 +19,7 @@ export { LIST_FILTERS, type ListCallsRequest } from './api.ts';
 export type { SimulatedCall, SimulatedRecording } from './calls.ts';
 export { type RecordingSlice, recordingStream } from './content.ts';
 export type { Fault, FaultMatch, RecordingFault } from './faults.ts';
-export type { RecordingHostSettings } from './recording-host.ts';
+export type { RecordingHostSettings, RecordingRequest, RecordingRequestHook } from './recording-host.ts';
 export type { SimulatorRequest } from './request-log.ts';
 export { SAMPLE_API_KEY, SAMPLE_APP_ID, sampleCalls } from './sample-calls.ts';
 
@@ -58,6 +58,13 @@ export interface CometChatSimulator {
    * it can add, update or remove calls mid-walk. `undefined` removes it.
    */
   onListCalls(hook: ((request: ListCallsRequest) => void) | undefined): void;
+  /**
+   * Calls `hook` for each download of a known recording that has no queued fault; a fault it returns
+   * is applied like a queued one (e.g. 401 for every request). `undefined` removes it.
+   */
+  onRecordingRequest(hook: RecordingRequestHook | undefined): void;
+  /** The most recording bodies streaming at once since the last reset. */
+  mostRecordingsAtOnce(): number;
   /** Changes how the recording host serves: every file, or (with `rid`) one file over the host's settings. */
   configureRecordingHost(settings: RecordingHostSettings, rid?: string): void;
   /**
@@ -75,7 +82,7 @@ export interface CometChatSimulator {
   waitForBytesServed(bytes: number, rid?: string): Promise<void>;
   /** Every request answered (or reset, or left hanging), oldest first. */
   readonly requests: ReadonlyArray<SimulatorRequest>;
-  /** Empties the request log, and with it the byte counts. */
+  /** Empties the request log, and with it the byte counts and the most bodies at once. */
   resetRequests(): void;
   /** Resolves once the log holds at least `count` entries (rejects if the simulator closes first). */
   waitForRequests(count: number): Promise<void>;
@@ -189,6 +196,14 @@ class Simulator implements CometChatSimulator {
 
   onListCalls(hook: ((request: ListCallsRequest) => void) | undefined): void {
     this.api.onListCalls(hook);
+  }
+
+  onRecordingRequest(hook: RecordingRequestHook | undefined): void {
+    this.host.onRequest(hook);
+  }
+
+  mostRecordingsAtOnce(): number {
+    return this.log.mostBodiesAtOnce();
   }
 
   configureRecordingHost(settings: RecordingHostSettings, rid?: string): void {

@@ -287,6 +287,18 @@ class UrlSigner {
   }
 }
 
+/** What a recording request hook is told. */
+export interface RecordingRequest {
+  rid: string;
+  /** The `Range` header as sent. */
+  range: string | undefined;
+  /** Requests the hook was asked about before this one (since it was set). */
+  index: number;
+}
+
+/** Decides a fault for one download; undefined serves it normally. */
+export type RecordingRequestHook = (request: RecordingRequest) => RecordingFault | undefined;
+
 /** How a simulator's recording host is set up. */
 export interface RecordingHostOptions {
   /** `http://127.0.0.1:<port>`. */
@@ -304,6 +316,7 @@ export class RecordingHost {
   private readonly signer: UrlSigner;
   private settings: RecordingHostSettings;
   private readonly fileSettings = new Map<string, RecordingHostSettings>();
+  private hook: { hook: RecordingRequestHook; seen: number } | undefined;
 
   constructor(
     private readonly registry: CallRegistry,
@@ -342,6 +355,11 @@ export class RecordingHost {
 
   fail(rid: string, faults: readonly RecordingFault[]): void {
     this.faults.add(rid, faults);
+  }
+
+  /** Asked for a fault for each download that found its recording and has no queued fault. */
+  onRequest(hook: RecordingRequestHook | undefined): void {
+    this.hook = hook ? { hook, seen: 0 } : undefined;
   }
 
   /** The file behind recording `rid` as served now (size, validators, content). */
@@ -388,7 +406,7 @@ export class RecordingHost {
       return;
     }
     rid = recording.rid;
-    const fault = this.faults.take(rid);
+    const fault = this.faults.take(rid) ?? this.askHook({ rid, range, index: this.hook?.seen ?? 0 });
     if (fault?.kind === 'status') {
       xml(fault.status, fault.status === 403 ? 'AccessDenied' : 'SimulatedFailure', 'Simulated failure');
       return;
@@ -412,11 +430,21 @@ export class RecordingHost {
       ...(fault?.kind === 'stall' ? { stallAfter: fault.afterBytes } : {}),
       onStatus: (status) => {
         entry = record(status);
+        if (method === 'HEAD') return;
+        // Counted until the connection is done with the body, however it ends.
+        this.log.bodyStarted();
+        res.once('close', () => this.log.bodyEnded());
       },
       onBytes: (bytes) => {
         if (entry) this.log.addBytes(entry, bytes);
       },
     });
+  }
+
+  private askHook(request: RecordingRequest): RecordingFault | undefined {
+    if (!this.hook) return undefined;
+    this.hook.seen += 1;
+    return this.hook.hook(request);
   }
 
   private find(path: string): StoredRecording | undefined {

@@ -29,6 +29,8 @@ export class RequestLog {
     reject: (e: Error) => void;
   }>();
   private closed = false;
+  private bodies = 0;
+  private mostBodies = 0;
 
   /** Appends `entry` and returns it, so a streaming body can keep its byte count current. */
   add(entry: SimulatorRequest): SimulatorRequest {
@@ -53,8 +55,24 @@ export class RequestLog {
     }
   }
 
+  /** A recording body started streaming. */
+  bodyStarted(): void {
+    this.bodies += 1;
+    this.mostBodies = Math.max(this.mostBodies, this.bodies);
+  }
+
+  bodyEnded(): void {
+    this.bodies -= 1;
+  }
+
+  /** The most recording bodies streaming at once since the last reset (parts in flight, at the wire). */
+  mostBodiesAtOnce(): number {
+    return this.mostBodies;
+  }
+
   reset(): void {
     this.entries.length = 0;
+    this.mostBodies = this.bodies;
   }
 
   /** Body bytes served for recording `rid`, or for every recording, since the last reset. */

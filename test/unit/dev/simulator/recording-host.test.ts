@@ -358,6 +358,57 @@ describe('recording host: expiring URLs', () => {
   });
 });
 
+describe('recording host: request hook and parts in flight', () => {
+  it('applies the fault a hook returns to every request without a queued one', async () => {
+    const sim = await start();
+    sim.failNextRecording('r1', { kind: 'pass' });
+    const seen: unknown[] = [];
+    sim.onRecordingRequest((request) => {
+      seen.push(request);
+      return { kind: 'status', status: 401 };
+    });
+    const { r1 = '' } = await urls(sim);
+
+    const statuses = [];
+    for (const range of ['bytes=0-9', 'bytes=10-19', undefined]) {
+      statuses.push((await get(r1, range === undefined ? {} : { range })).status);
+    }
+    sim.onRecordingRequest(undefined);
+    const after = await get(r1);
+
+    expect(statuses).toEqual([206, 401, 401]);
+    expect(seen).toEqual([
+      { rid: 'r1', range: 'bytes=10-19', index: 0 },
+      { rid: 'r1', range: undefined, index: 1 },
+    ]);
+    expect(after.status).toBe(200);
+  });
+
+  it('counts the most bodies streaming at once', async () => {
+    const sim = await start();
+    sim.failNextRecording(
+      'r1',
+      ...Array.from({ length: 3 }, () => ({ kind: 'stall' as const, afterBytes: 1_000 })),
+    );
+    const { r1 = '' } = await urls(sim);
+    const aborted = new AbortController();
+
+    const downloads = [0, 1, 2].map((part) =>
+      fetch(r1, { headers: { range: `bytes=${part * 10_000}-` }, signal: aborted.signal }).then((r) =>
+        r.arrayBuffer(),
+      ),
+    );
+    await sim.waitForBytesServed(3_000, 'r1');
+    aborted.abort();
+    await Promise.allSettled(downloads);
+    await get(r1, { range: 'bytes=0-9' });
+
+    expect(sim.mostRecordingsAtOnce()).toBe(3);
+    sim.resetRequests();
+    expect(sim.mostRecordingsAtOnce()).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('recording host: bytes served', () => {
   it('counts body bytes per file and in total, ranges and cuts as sent, HEAD as none', async () => {
     const sim = await start();
