@@ -2,18 +2,15 @@
  * `webhook`: HTTP API `POST /webhooks/cometchat`. The flow is lib/webhook/receive.ts; this file
  * wires it. Kept light for cold starts: SQS client, node:crypto and Powertools only.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { readQueueConfig, readWebhookConfig } from '../lib/config.ts';
 import { SecretError } from '../lib/errors.ts';
+import { lambdaHandler } from '../lib/lambda-handler.ts';
 import { logger } from '../lib/logger.ts';
 import { metrics } from '../lib/metrics.ts';
 import { enqueueEnrichment } from '../lib/queue/enqueue.ts';
 import { secretProvider } from '../lib/secrets.ts';
-import { MIDDY_OPTIONS, timeBudgetOf } from '../lib/time-budget.ts';
 import { basicAuthCheck } from '../lib/webhook/basic-auth.ts';
 import { createWebhookReceiver } from '../lib/webhook/receive.ts';
 import { createRecentKeys } from '../lib/webhook/recent-keys.ts';
@@ -38,15 +35,7 @@ const receive = createWebhookReceiver({
   metrics,
 });
 
-function webhookHandler(
-  event: APIGatewayProxyEventV2,
-  context: Context,
-  { signal }: { signal: AbortSignal },
-): Promise<APIGatewayProxyStructuredResultV2> {
-  return receive(event, timeBudgetOf(context, signal));
-}
-
 /** The Lambda entry point. The event itself is never logged: it carries the Authorization header. */
-export const handler = middy(webhookHandler, MIDDY_OPTIONS)
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(logMetrics(metrics));
+export const handler = lambdaHandler((event: APIGatewayProxyEventV2, budget) => receive(event, budget), {
+  logEvent: false,
+});

@@ -59,18 +59,18 @@ describe('enrichCall within its time', () => {
 
     const error = await rejectionOf(handler({ sessionId }, lambdaContext('enrichCall', TIMEOUT_MS)));
     const settled = Date.now();
-    const wire = { dynamo: total(dynamo), s3: total(s3), bytes: stack.simulator?.bytesServed() ?? 0 };
+    const aws = { dynamo: total(dynamo), s3: total(s3) };
+    // The host may hand one more paced slice to the socket before it sees the client close it.
+    await sleep(250);
+    const bytes = stack.simulator?.bytesServed() ?? 0;
 
     expect(error.name).toBe('RecordingDownloadError');
     expect(settled - started).toBeLessThan(TIMEOUT_MS);
-    expect(wire.bytes).toBeGreaterThan(0);
+    expect(bytes).toBeGreaterThan(0);
     // Past the moment the invocation would have ended, and then some: nothing more at the wire.
     await sleep(started + TIMEOUT_MS + 1_000 - Date.now());
-    expect({
-      dynamo: total(dynamo),
-      s3: total(s3),
-      bytes: stack.simulator?.bytesServed() ?? 0,
-    }).toEqual(wire);
+    expect({ dynamo: total(dynamo), s3: total(s3) }).toEqual(aws);
+    expect(stack.simulator?.bytesServed()).toBe(bytes);
     expect(output.text()).not.toContain('TimeoutError');
   });
 });

@@ -1,18 +1,14 @@
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { RecordingDownloadError } from '../../lib/errors.ts';
-import { MIDDY_OPTIONS, type TimeBudget, timeBudgetOf, WIND_DOWN_MS } from '../../lib/time-budget.ts';
+import { lambdaHandler } from '../../lib/lambda-handler.ts';
+import { type TimeBudget, timeBudgetOf, WIND_DOWN_MS } from '../../lib/time-budget.ts';
 import { rejectionOf } from '../support/errors.ts';
+import { captureOutput } from '../support/log-capture.ts';
 
 /** A handler wired as the functions/ handlers are, around `work`. */
 function wired(work: (budget: TimeBudget) => Promise<string>) {
-  return middy(
-    (_event: unknown, context: Context, { signal }: { signal: AbortSignal }) =>
-      work(timeBudgetOf(context, signal)),
-    MIDDY_OPTIONS,
-  );
+  return lambdaHandler((_event: unknown, budget) => work(budget));
 }
 
 /** Work that only ends when the signal aborts, failing with the error a download would. */
@@ -37,7 +33,7 @@ describe('timeBudgetOf', () => {
   });
 });
 
-describe('MIDDY_OPTIONS', () => {
+describe('lambdaHandler', () => {
   it('aborts the budget signal at the deadline, so work fails with its own error', async () => {
     let budget: TimeBudget | undefined;
     const handler = wired((b) => {
@@ -54,7 +50,10 @@ describe('MIDDY_OPTIONS', () => {
   it('ends work that ignores the signal as OutOfTimeError, never as middy TimeoutError', async () => {
     const handler = wired(() => new Promise<string>(() => {}));
 
-    const error = await rejectionOf(handler({}, lambdaContext('test', WIND_DOWN_MS + 100)));
+    const output = captureOutput();
+    const error = await rejectionOf(handler({}, lambdaContext('test', WIND_DOWN_MS + 100))).finally(() =>
+      output.stop(),
+    );
 
     expect(error.name).toBe('OutOfTimeError');
   });
