@@ -177,6 +177,7 @@ function pipeUnpaced(res: ServerResponse, source: Readable, options: ServeOption
       res.off('close', onClose);
       resolve(true);
     });
+    source.once('error', () => res.destroy());
     source.pipe(res, { end: false });
   });
 }
