@@ -74,7 +74,7 @@ export interface CopiedFile {
 
 /** Records hold at most this many parts (a DynamoDB item holds 400 KB); past it a resume restarts from there. */
 const MAX_RECORDED_PARTS = 4_000;
-const DEFAULT_RECORD_EVERY_MS = 2_000;
+const DEFAULT_RECORD_EVERY_MS = 500;
 /** A record write must not outlive the run: short, and with its own deadline. */
 const RECORD_WRITE_TIMEOUT_MS = 3_000;
 
@@ -228,16 +228,41 @@ export async function copyFile(
   ): Promise<CopiedFile> => {
     const contentType = record.contentType ?? input.contentType(undefined);
     let latest = record;
-    let lastWrite = now();
+    // At most one write at a time, at most one per interval, and the newest state always
+    // written in the end (a write that was skipped while another ran is made afterwards).
+    const every = settings.recordEveryMs ?? DEFAULT_RECORD_EVERY_MS;
+    let written = record;
+    let lastWrite = Number.NEGATIVE_INFINITY;
     let writing: Promise<void> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const flush = () => {
+      if (closed || writing || latest === written) return;
+      const wait = lastWrite + every - now();
+      if (wait > 0) {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          flush();
+        }, wait);
+        return;
+      }
+      lastWrite = now();
+      const snapshot = latest;
+      writing = writeRecord(snapshot).finally(() => {
+        written = snapshot;
+        writing = undefined;
+        flush();
+      });
+    };
+    const stopWriting = async () => {
+      closed = true;
+      clearTimeout(timer);
+      await writing;
+    };
     const onProgress = (done: readonly UploadedPart[], hashState: string) => {
       if (done.length > MAX_RECORDED_PARTS) return;
       latest = { ...latest, parts: toRecorded(done), hashState };
-      if (writing || now() - lastWrite < (settings.recordEveryMs ?? DEFAULT_RECORD_EVERY_MS)) return;
-      lastWrite = now();
-      writing = writeRecord(latest).finally(() => {
-        writing = undefined;
-      });
+      flush();
     };
     let parts: UploadedPart[];
     try {
@@ -258,7 +283,7 @@ export async function copyFile(
         ...(signal && { signal }),
       });
     } catch (error) {
-      await writing;
+      await stopWriting();
       if (error instanceof SourceChangedError) {
         await drop(latest);
         throw error;
@@ -276,7 +301,7 @@ export async function copyFile(
       }
       throw error;
     }
-    await writing;
+    await stopWriting();
     try {
       await completeUpload(target, record.uploadId, parts, signal);
     } catch (error) {

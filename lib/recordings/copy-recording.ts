@@ -1,23 +1,21 @@
 /**
- * Streams one recording from its (vetted) URL into S3 without holding it in memory: the body
- * flows through a byte counter and SHA-256 into a multipart upload whose part buffers are
- * reused, so memory stays at part size x (queue size + 1) whatever the file's size. A download
- * that ends short never completes the upload, so no partial object ever appears at the key.
+ * Archives one recording: unless the object an earlier run stored is still there whole (its size
+ * and `sha256` tag, read without downloading), the file is copied into S3 by copy-file.ts
+ * (parallel ranges when the host allows, resumable, written once, tagged with its sha256) and
+ * described as the call item's recording entry. A URL the host refuses with 401/403 is replaced
+ * through `refreshSource` (Get Call again), in the middle of a copy too.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CopyObjectCommand,
-  HeadObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { RecordingEntry, RecordingSource } from '../calls/types.ts';
-import { RecordingDownloadError, StorageError } from '../errors.ts';
-import { createMultipartUpload } from './multipart-upload.ts';
+import type { UploadRecords } from '../store/upload-records.ts';
+import { copyFile } from './copy-file.ts';
 import { CONTENT_TYPE_BY_EXTENSION, recordingExtension, recordingObjectKey } from './object-key.ts';
-import { asDownloadError, openRecording } from './safe-get.ts';
+import { DEFAULT_PART_SIZE_BYTES } from './part-plan.ts';
+import { DEFAULT_CONCURRENCY } from './ranged-copy.ts';
+import { storedObject } from './s3-object.ts';
 import type { UrlPolicy } from './url-policy.ts';
+
+export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE_BYTES };
 
 /** One recording to archive. */
 export interface CopyRecordingInput {
@@ -26,7 +24,7 @@ export interface CopyRecordingInput {
   /** The entry an earlier run stored for this rid, if any. */
   existing?: RecordingEntry;
   /**
-   * Asked once when the host refuses the URL (401/403, an expired signature): a fresh source for
+   * Asked when the host refuses the URL (401/403, an expired signature): a fresh source for
    * this recording (Get Call again), or undefined when there is none.
    */
   refreshSource?: () => Promise<RecordingSource | undefined>;
@@ -50,66 +48,17 @@ export interface RecordingCopierOptions {
   /** Empty, or ends with `/`. */
   prefix: string;
   policy: UrlPolicy;
-  /** Multipart part size; at least 5 MiB (S3's minimum). */
+  /** Where a copy cut off half way is remembered, so the next run resumes it; none: start over. */
+  uploads?: UploadRecords;
+  /** Preferred part size, at least 5 MiB; larger files get larger parts (up to 10,000 of them). */
   partSizeBytes?: number;
-  /** Parts uploaded at once; memory is about `partSizeBytes * (queueSize + 1)`. */
-  queueSize?: number;
+  /** Parts fetched and uploaded at once (K). Memory is about K part buffers plus a constant. */
+  concurrency?: number;
   timeoutMs?: number;
   now?: () => Date;
 }
 
-/**
- * Default multipart part size: S3's minimum. Five buffers of it (four in flight, one filling)
- * are 25 MiB, which keeps a copy's peak RSS near 115 MiB at any size (docs/benchmarks.md).
- */
-export const DEFAULT_PART_SIZE_BYTES = 5 * 1024 * 1024;
-/** Default number of parts in flight: lib-storage's own default, for the same throughput. */
-export const DEFAULT_QUEUE_SIZE = 4;
-
 const MEDIA_TYPE = /^(?:audio|video)\/[a-z0-9][a-z0-9!#$&^_.+-]*$|^application\/(?:mp4|ogg)$/;
-
-/** Counts and hashes the bytes going by, and refuses to end short of the declared length. */
-class DigestingCounter extends Transform {
-  bytes = 0;
-  readonly #hash: Hash = createHash('sha256');
-
-  constructor(
-    private readonly expectedBytes: number | undefined,
-    private readonly host: string,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.expectedBytes !== undefined && this.bytes > this.expectedBytes) {
-      callback(this.#mismatch());
-      return;
-    }
-    this.#hash.update(chunk);
-    callback(null, chunk);
-  }
-
-  // Failing here, before the readable side ends, is what keeps the Upload from completing
-  // (or from sending a single short PutObject) when the body stopped early but "cleanly".
-  override _flush(callback: TransformCallback): void {
-    callback(this.expectedBytes !== undefined && this.bytes !== this.expectedBytes ? this.#mismatch() : null);
-  }
-
-  digest(): string {
-    return this.#hash.digest('hex');
-  }
-
-  #mismatch(): RecordingDownloadError {
-    return new RecordingDownloadError(
-      `download from recording host ${this.host} gave ${this.bytes} bytes, not the ${this.expectedBytes} announced`,
-    );
-  }
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
 
 /** `url` without credentials, query string or fragment: the only form that is stored. */
 function storableSourceUrl(source: RecordingSource): string {
@@ -137,136 +86,63 @@ function metadataValue(value: string): string {
 /** Creates a copier bound to one bucket, prefix and URL policy. */
 export function createRecordingCopier(options: RecordingCopierOptions): RecordingCopier {
   const { s3, bucket, prefix, policy } = options;
-  const partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
-  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   const now = options.now ?? (() => new Date());
+  const settings = {
+    policy,
+    partSizeBytes: options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+  };
 
   /** True when the object an earlier run stored is still there, whole, with the same digest. */
-  async function stillStored(existing: RecordingEntry): Promise<boolean> {
-    try {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: existing.bucket, Key: existing.key }));
-      return head.ContentLength === existing.bytes && head.Metadata?.sha256 === existing.sha256;
-    } catch (error) {
-      // Without s3:ListBucket, S3 answers 403 rather than 404 for a missing key; either way
-      // there is nothing to trust, and a genuine permission problem will surface on the upload.
-      const status = statusOf(error);
-      if (status === 404 || status === 403) return false;
-      throw new StorageError(`could not check s3://${existing.bucket}/${existing.key}`, { cause: error });
-    }
-  }
-
-  async function abortQuietly(key: string, uploadId: string | undefined): Promise<void> {
-    if (!uploadId) return;
-    try {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
-    } catch {
-      // Secondary to the error being thrown; the bucket's lifecycle rule removes incomplete
-      // multipart uploads (and s3rver does not implement this call at all).
-    }
+  async function stillStored(existing: RecordingEntry, signal: AbortSignal | undefined): Promise<boolean> {
+    const stored = await storedObject({ s3, bucket: existing.bucket, key: existing.key }, signal);
+    return stored !== undefined && stored.bytes === existing.bytes && stored.sha256 === existing.sha256;
   }
 
   async function copy(
     input: CopyRecordingInput,
-    copyOptions: { signal?: AbortSignal } = {},
+    { signal }: { signal?: AbortSignal } = {},
   ): Promise<CopyRecordingResult> {
-    try {
-      return await copyFrom(input.sessionId, input.source, input.existing, copyOptions);
-    } catch (error) {
-      // An expired or revoked signed URL: a fresh one, once, may work.
-      const expired =
-        error instanceof RecordingDownloadError && (error.statusCode === 401 || error.statusCode === 403);
-      const fresh = expired ? await input.refreshSource?.() : undefined;
-      if (!fresh) throw error;
-      return copyFrom(input.sessionId, fresh, input.existing, copyOptions);
-    }
-  }
-
-  async function copyFrom(
-    sessionId: string,
-    source: RecordingSource,
-    existing: RecordingEntry | undefined,
-    copyOptions: { signal?: AbortSignal },
-  ): Promise<CopyRecordingResult> {
+    const { sessionId, source, existing, refreshSource } = input;
     const ext = recordingExtension(source.url);
     const key = recordingObjectKey(prefix, sessionId, source.rid, ext);
 
-    if (
-      existing &&
-      existing.rid === source.rid &&
-      existing.bytes !== undefined &&
-      existing.sha256 &&
-      (await stillStored(existing))
-    ) {
+    if (existing && existing.rid === source.rid && existing.sha256 && (await stillStored(existing, signal))) {
       return { entry: existing, copied: false };
     }
 
-    const opened = await openRecording(source.url, {
-      policy,
-      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-      ...(copyOptions.signal && { signal: copyOptions.signal }),
-    });
-    const host = opened.finalUrl.host;
-    const contentType = mediaType(opened.contentType) ?? CONTENT_TYPE_BY_EXTENSION[ext];
-    const counter = new DigestingCounter(opened.contentLength, host);
-    // Errors of either stream (an abort `signal` included: openRecording destroys the body with
-    // a RecordingDownloadError) reach the Upload through `counter`, which is what it reads.
-    const body = pipeline(opened.body, counter, () => {});
-    const identity = { 'session-id': metadataValue(sessionId), rid: metadataValue(source.rid) };
-    // It never aborts by itself: we do, below, so a failing abort cannot hide the real error.
-    const upload = createMultipartUpload(body, {
-      s3,
-      bucket,
-      key,
-      contentType,
-      metadata: identity,
-      partSize,
-      queueSize,
-    });
-
-    let etag: string | undefined;
-    try {
-      ({ etag } = await upload.done());
-    } catch (error) {
-      // Read before tearing the streams down, which would record an error of its own.
-      const downloadFailure =
-        counter.errored ?? (error instanceof RecordingDownloadError ? error : undefined);
-      opened.body.destroy();
-      await abortQuietly(key, upload.uploadId);
-      if (downloadFailure) throw asDownloadError(downloadFailure, host);
-      throw new StorageError(`could not upload recording to s3://${bucket}/${key}`, { cause: error });
-    }
-
-    const sha256 = counter.digest();
-    // The digest is only known once the last byte has gone by, long after CreateMultipartUpload
-    // fixed the object's metadata; a copy onto itself is how S3 lets metadata change (objects
-    // up to 5 GiB). CopySourceIfMatch makes sure it is our upload being stamped, not a racer's.
-    try {
-      await s3.send(
-        new CopyObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-          ...(etag && { CopySourceIfMatch: etag }),
-          MetadataDirective: 'REPLACE',
-          Metadata: { ...identity, sha256 },
-          ContentType: contentType,
+    let described = source;
+    const copied = await copyFile(
+      {
+        target: { s3, bucket, key },
+        metadata: { 'session-id': metadataValue(sessionId), rid: metadataValue(source.rid) },
+        contentType: (header) => mediaType(header) ?? CONTENT_TYPE_BY_EXTENSION[ext],
+        url: source.url,
+        ...(refreshSource && {
+          refresh: async () => {
+            const fresh = await refreshSource();
+            if (fresh) described = fresh;
+            return fresh?.url;
+          },
         }),
-      );
-    } catch (error) {
-      throw new StorageError(`could not record the digest on s3://${bucket}/${key}`, { cause: error });
-    }
+        ...(options.uploads && { resume: { records: options.uploads, sessionId } }),
+      },
+      settings,
+      signal,
+    );
 
     const entry: RecordingEntry = {
       rid: source.rid,
-      ...(source.startTime !== undefined && { startTime: source.startTime }),
-      ...(source.endTime !== undefined && { endTime: source.endTime }),
-      ...(source.durationSeconds !== undefined && { durationSeconds: source.durationSeconds }),
-      sourceUrl: storableSourceUrl(source),
+      ...(described.startTime !== undefined && { startTime: described.startTime }),
+      ...(described.endTime !== undefined && { endTime: described.endTime }),
+      ...(described.durationSeconds !== undefined && { durationSeconds: described.durationSeconds }),
+      sourceUrl: storableSourceUrl(described),
       bucket,
       key,
-      bytes: counter.bytes,
-      sha256,
-      contentType,
+      bytes: copied.bytes,
+      sha256: copied.sha256,
+      contentType: copied.contentType,
       copiedAt: now().toISOString(),
     };
     return { entry, copied: true };
