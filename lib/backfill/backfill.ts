@@ -159,6 +159,7 @@ class Backlog {
     private readonly manifests: ManifestSink | undefined,
     private readonly runId: string,
     private readonly dryRun: boolean,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   async add(message: EnrichmentMessage): Promise<void> {
@@ -173,7 +174,7 @@ class Backlog {
     }
     this.messages.push(message);
     if (this.manifests && this.messages.length > this.threshold) {
-      this.writer = this.manifests.open(this.runId);
+      this.writer = this.manifests.open(this.runId, { signal: this.signal });
       for (const held of this.messages.splice(0)) await this.writer.write(held.sessionId);
     }
   }
@@ -193,7 +194,8 @@ export async function backfill(
 ): Promise<BackfillResult> {
   const input = parseBackfillInput(event);
   const now = deps.now ?? Date.now;
-  const stored = await deps.store.getCheckpoint(BACKFILL_CHECKPOINT);
+  const signalOption = options.signal ? { signal: options.signal } : {};
+  const stored = await deps.store.getCheckpoint(BACKFILL_CHECKPOINT, signalOption);
   const window = resolveWindow(input, {
     now: now(),
     checkpoint: stored?.highWaterMark,
@@ -209,7 +211,7 @@ export async function backfill(
   });
 
   const runId = options.runId ?? defaultRunId(window);
-  const backlog = new Backlog(settings.queueThreshold, deps.manifests, runId, input.dryRun);
+  const backlog = new Backlog(settings.queueThreshold, deps.manifests, runId, input.dryRun, options.signal);
   const holdFrom = Math.floor(now() / 1000) - settings.holdSeconds;
   let oldestInProgress: number | undefined;
   let skipped = 0;
@@ -249,7 +251,7 @@ export async function backfill(
       async (calls) => {
         const summaries = await deps.store.getSummaries(
           calls.map((c) => c.sessionId),
-          options.signal ? { signal: options.signal } : {},
+          signalOption,
         );
         for (const call of calls) {
           const stored = summaries.get(call.sessionId);
@@ -299,12 +301,12 @@ export async function backfill(
 
   if (backlog.writer && deps.manifests) {
     const manifest = await backlog.writer.close();
-    const execution = await deps.manifests.start(manifest, runId);
+    const execution = await deps.manifests.start(manifest, runId, signalOption);
     deps.observe?.({ kind: 'manifest', ...manifest, execution });
     result.manifest = manifest;
     result.execution = execution;
   } else if (backlog.messages.length > 0) {
-    await deps.enqueue(backlog.messages, options.signal ? { signal: options.signal } : {});
+    await deps.enqueue(backlog.messages, signalOption);
     result.enqueued = backlog.messages.length;
     deps.observe?.({ kind: 'enqueued', count: result.enqueued });
   }
@@ -313,7 +315,7 @@ export async function backfill(
   const contiguous = stored === undefined || window.from <= stored.highWaterMark;
   if (walk.complete && contiguous) {
     const mark = Math.min(window.to, oldestInProgress ?? window.to);
-    const advanced = await deps.store.putCheckpoint(BACKFILL_CHECKPOINT, mark, new Date(now()));
+    const advanced = await deps.store.putCheckpoint(BACKFILL_CHECKPOINT, mark, new Date(now()), signalOption);
     deps.observe?.({ kind: 'checkpoint', mark: isoOf(mark), advanced });
     result.checkpoint = isoOf(Math.max(mark, stored?.highWaterMark ?? mark));
     result.checkpointAdvanced = advanced;

@@ -35,12 +35,17 @@ export interface ManifestWriter {
   abort(): Promise<void>;
 }
 
+/** The invocation's abort signal: the upload and the start stop with it. */
+export interface SignalOption {
+  signal?: AbortSignal;
+}
+
 /** Where the backfill sends a large backlog. */
 export interface ManifestSink {
   /** Starts streaming a manifest named after the run. */
-  open(runId: string): ManifestWriter;
+  open(runId: string, options?: SignalOption): ManifestWriter;
   /** Starts the backfill state machine on a written manifest; returns the execution ARN. */
-  start(manifest: WrittenManifest, runId: string): Promise<string>;
+  start(manifest: WrittenManifest, runId: string, options?: SignalOption): Promise<string>;
 }
 
 /** Options for {@link createManifestSink}. */
@@ -56,7 +61,11 @@ export interface ManifestSinkOptions {
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
 /** Streams `{"sessionId":"…"}` lines into `s3://bucket/key`. */
-export function openManifest(s3: S3Client, location: ManifestLocation): ManifestWriter {
+export function openManifest(
+  s3: S3Client,
+  location: ManifestLocation,
+  { signal }: SignalOption = {},
+): ManifestWriter {
   const body = new PassThrough();
   const upload = new Upload({
     client: s3,
@@ -66,6 +75,7 @@ export function openManifest(s3: S3Client, location: ManifestLocation): Manifest
       Body: body,
       ContentType: 'application/x-ndjson',
     },
+    ...(signal && { abortController: abortControllerFor(signal) }),
   });
   let failure: unknown;
   const done = upload.done().then(
@@ -113,13 +123,25 @@ export function openManifest(s3: S3Client, location: ManifestLocation): Manifest
   };
 }
 
+/** lib-storage's Upload takes a controller, not a signal. */
+function abortControllerFor(signal: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller;
+}
+
 /** The S3 + Step Functions adapter for the large-backlog path. */
 export function createManifestSink(options: ManifestSinkOptions): ManifestSink {
   return {
-    open(runId) {
-      return openManifest(options.s3, { bucket: options.bucket, key: `${MANIFEST_PREFIX}${runId}.jsonl` });
+    open(runId, signalOption) {
+      return openManifest(
+        options.s3,
+        { bucket: options.bucket, key: `${MANIFEST_PREFIX}${runId}.jsonl` },
+        signalOption,
+      );
     },
-    async start(manifest, runId) {
+    async start(manifest, runId, { signal } = {}) {
       if (!EXECUTION_NAME.test(runId)) throw new TypeError(`"${runId}" is not a valid execution name`);
       let executionArn: string | undefined;
       try {
@@ -133,6 +155,7 @@ export function createManifestSink(options: ManifestSinkOptions): ManifestSink {
               manifest: { bucket: manifest.bucket, key: manifest.key },
             }),
           }),
+          { abortSignal: signal },
         ));
       } catch (cause) {
         throw new StorageError(`could not start the backfill state machine on ${manifest.key}`, { cause });

@@ -92,6 +92,18 @@ describe('openManifest', () => {
 
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toThrow();
   });
+
+  it("stops with the invocation's signal: a StorageError, and nothing at the key", async () => {
+    const key = `${MANIFEST_PREFIX}out-of-time.jsonl`;
+    const controller = new AbortController();
+    const writer = openManifest(s3, { bucket: BUCKET, key }, { signal: controller.signal });
+    await writer.write(sessionId(1));
+
+    controller.abort();
+
+    await expect(writer.close()).rejects.toBeInstanceOf(StorageError);
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toThrow();
+  });
 });
 
 describe('createManifestSink', () => {
