@@ -254,9 +254,9 @@ export async function backfill(
           signalOption,
         );
         for (const call of calls) {
-          const stored = summaries.get(call.sessionId);
-          if (stored !== undefined && STATUS_RANK[stored.status] === 2) {
-            if (!lacksFiles(call, stored)) {
+          const archived = summaries.get(call.sessionId);
+          if (archived !== undefined && STATUS_RANK[archived.status] === 2) {
+            if (!lacksFiles(call, archived)) {
               skipped += 1;
               continue;
             }
