@@ -52,6 +52,9 @@ export function mergeCall(previous: CallItem | undefined, next: CallDraft): Call
     transcripts: union(before.transcripts, next.transcripts, (t) => t.tid),
   };
   if (before.hasTranscription === true || next.hasTranscription === true) merged.hasTranscription = true;
+  // The archive's own record of where the manifest is: kept until a run writes another.
+  const manifestKey = next.manifestKey ?? before.manifestKey;
+  if (manifestKey !== undefined) merged.manifestKey = manifestKey;
   return merged;
 }
 

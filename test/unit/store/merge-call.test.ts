@@ -86,6 +86,15 @@ describe('mergeCall', () => {
   });
 });
 
+describe("mergeCall (the archive's own attributes)", () => {
+  it('keeps the manifest key a response cannot know, and takes a new one', () => {
+    const previous = stored({ ...callDraft(SESSION, ENDED), manifestKey: 'recordings/s/call.json' });
+
+    expect(mergeCall(previous, callDraft(SESSION, ENDED)).manifestKey).toBe('recordings/s/call.json');
+    expect(mergeCall(previous, { ...callDraft(SESSION, ONGOING), manifestKey: 'k2' }).manifestKey).toBe('k2');
+  });
+});
+
 describe('sameCall', () => {
   it('ignores the write stamps and nothing else', () => {
     const draft = callDraft(SESSION, { ...ENDED, recordings: [{ rid: 'r1' }] });
