@@ -39,7 +39,12 @@ async function main(): Promise<void> {
     },
   };
   started = performance.now();
-  const result = await backfill(event, timed, { ...settings, perPage }, { deadline: Date.now() + 10 * 60_000 });
+  const result = await backfill(
+    event,
+    timed,
+    { ...settings, perPage },
+    { deadline: Date.now() + 10 * 60_000 },
+  );
   const outcome: BackfillOutcome = {
     requestTimes,
     wallMs: performance.now() - started,
