@@ -8,6 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ANALYTICS_CALLS_PREFIX } from '../../lib/analytics/call-record.ts';
 import { RETENTION_TTL_ATTRIBUTE } from '../../lib/config.ts';
+import { HOLD_TAG_KEY, HOLD_TAG_VALUES } from '../../lib/retention/retention.ts';
 import {
   actionsOn,
   asArray,
@@ -325,7 +326,7 @@ describe('retentionDays', () => {
       Id: 'expire-archive-after-retention',
       Status: 'Enabled',
       Prefix: 'recordings/',
-      TagFilters: [{ Key: 'hold', Value: 'false' }],
+      TagFilters: [{ Key: HOLD_TAG_KEY, Value: HOLD_TAG_VALUES.notHeld }],
       ExpirationInDays: '400',
       NoncurrentVersionExpiration: { NoncurrentDays: 1 },
     });
