@@ -3,7 +3,9 @@
  * (awsJson1_1), through the real SDK client: what goes over the wire, and what a refusal becomes.
  */
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../../lib/errors.ts';
 import { publishCallArchived, publishCallArchiveFailed } from '../../../lib/events/archive-events.ts';
@@ -150,5 +152,31 @@ describe('createEventBridgeSink', () => {
     controller.abort();
 
     expect(await pending).toBeInstanceOf(StorageError);
+  });
+});
+
+describe('the EventBridge SDK', () => {
+  it('is bundled into a chunk of its own, loaded only on the first send', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const result = await build({
+      stdin: {
+        contents: "export { createEventBridgeSink } from './lib/events/eventbridge-sink.ts';",
+        resolveDir: root,
+        loader: 'ts',
+      },
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      outdir: join(root, '.esbuild-test-out'),
+      write: false,
+      logLevel: 'silent',
+    });
+    const entry = result.outputFiles.find((f) => f.path.endsWith('stdin.js'));
+    const chunks = result.outputFiles.filter((f) => f !== entry);
+
+    // The protocol's target prefix lives in the SDK's own code, never in ours.
+    expect(entry?.text).not.toContain('AWSEvents');
+    expect(chunks.some((c) => c.text.includes('AWSEvents'))).toBe(true);
   });
 });
