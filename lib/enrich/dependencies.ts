@@ -36,16 +36,15 @@ export function enrichDependenciesFromEnv(
     baseUrl: cometChatConfig.baseUrl,
     apiKey: secretProvider(cometChatConfig.apiKey, 'CometChat API key'),
   });
-  const store = createCallStore({
-    tableName: storeConfig.tableName,
-    client: clients.dynamodb ?? createDocumentClient(),
-  });
+  const documents = clients.dynamodb ?? createDocumentClient();
+  const store = createCallStore({ tableName: storeConfig.tableName, client: documents });
 
   let copier: Promise<RecordingCopier> | undefined;
   const recordings = () => {
     copier ??= (async () => {
-      const [{ createRecordingCopier }, s3] = await Promise.all([
+      const [{ createRecordingCopier }, { createUploadRecords }, s3] = await Promise.all([
         import('../recordings/copy-recording.ts'),
+        import('../store/upload-records.ts'),
         clients.s3 ? clients.s3() : defaultS3Client(recordingsConfig.forcePathStyle),
       ]);
       return createRecordingCopier({
@@ -53,6 +52,8 @@ export function enrichDependenciesFromEnv(
         bucket: recordingsConfig.bucket,
         prefix: recordingsConfig.prefix,
         policy: { allowedHosts: recordingsConfig.allowedHosts },
+        // A copy cut off half way (timeout, crash) is resumed by the next run from this record.
+        uploads: createUploadRecords({ client: documents, tableName: storeConfig.tableName }),
       });
     })();
     return copier;

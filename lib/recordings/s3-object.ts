@@ -16,6 +16,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
+import { HOLD_TAG_KEY, HOLD_TAG_VALUES, notHeldTagging } from '../retention/retention.ts';
 
 /** The object a copy writes. */
 export interface ObjectTarget {
@@ -79,6 +80,8 @@ export async function createUpload(
         Key: key,
         ...(attributes.contentType !== undefined && { ContentType: attributes.contentType }),
         ...(attributes.metadata !== undefined && { Metadata: attributes.metadata }),
+        // Every archived object carries hold=false from its first moment (lib/retention).
+        Tagging: notHeldTagging(),
         ...(checksums === 'WHEN_SUPPORTED' && { ChecksumAlgorithm: 'CRC32' }),
       }),
       { abortSignal: signal },
@@ -175,6 +178,7 @@ export async function putWhole(
         ContentLength: body.byteLength,
         ...(attributes.contentType !== undefined && { ContentType: attributes.contentType }),
         ...(attributes.metadata !== undefined && { Metadata: attributes.metadata }),
+        Tagging: notHeldTagging(),
       }),
       { abortSignal: signal },
     ),
@@ -182,17 +186,25 @@ export async function putWhole(
 }
 
 /**
- * Tags the object with its sha256. Tagging neither rewrites the object nor adds a version
- * (a copy onto itself did both, and failed above 5 GiB).
+ * Adds the `sha256` tag to the object's tags, keeping the others (a legal hold set meanwhile
+ * stays), with `hold=false` if no hold tag is there yet. Tagging neither rewrites the object nor
+ * adds a version (a copy onto itself did both, and failed above 5 GiB).
  */
 export async function tagDigest(target: ObjectTarget, sha256: string, signal?: Signal): Promise<void> {
   const { s3, bucket, key } = target;
+  const current = await send(`GetObjectTagging of ${where(target)}`, () =>
+    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+  );
+  const kept = (current.TagSet ?? []).filter((tag) => tag.Key !== SHA256_TAG);
+  const hold = kept.some((tag) => tag.Key === HOLD_TAG_KEY)
+    ? []
+    : [{ Key: HOLD_TAG_KEY, Value: HOLD_TAG_VALUES.notHeld }];
   await send(`PutObjectTagging of ${where(target)}`, () =>
     s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
         Key: key,
-        Tagging: { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] },
+        Tagging: { TagSet: [...kept, ...hold, { Key: SHA256_TAG, Value: sha256 }] },
       }),
       { abortSignal: signal },
     ),

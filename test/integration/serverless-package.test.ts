@@ -259,6 +259,17 @@ describe('packaged CloudFormation template', () => {
         AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
       }),
     );
+    // Written once: a noncurrent version is an overwrite or a deletion to recover from.
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+    );
+  });
+
+  it('lets DynamoDB expire resume records (and retained items) by expiresAt', () => {
+    expect(resource('CallsTable').Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
   });
 
   it('denies any request to the bucket that is not over TLS', () => {
@@ -282,6 +293,7 @@ describe('packaged CloudFormation template', () => {
     expect(actionsOf('webhook', /CallsTable|RecordingsBucket|cometchat-api-key/)).toEqual([]);
     expect(actionsOf('enrich', /CallsTable/)).toEqual([
       'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
     ]);
@@ -292,10 +304,13 @@ describe('packaged CloudFormation template', () => {
     ]);
     expect(actionsOf('enrich', /EnrichDeadLetterQueue/)).toEqual(['sqs:SendMessage']);
     expect(actionsOf('enrichCall', /Queue/)).toEqual([]);
+    // Tagging holds the sha256: no CopyObject, so no second read-and-write of the object.
     expect(actionsOf('enrichCall', /RecordingsBucket/)).toEqual([
       's3:AbortMultipartUpload',
       's3:GetObject',
+      's3:GetObjectTagging',
       's3:PutObject',
+      's3:PutObjectTagging',
     ]);
     expect(actionsOf('backfill', /CallsTable/)).toEqual([
       'dynamodb:BatchGetItem',

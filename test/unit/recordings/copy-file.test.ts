@@ -117,15 +117,17 @@ function copy(
   );
 }
 
-async function tagOf(key: string): Promise<string | undefined> {
+async function tagOf(key: string, name = 'sha256'): Promise<string | undefined> {
   const tags = await local.s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
-  return tags.TagSet?.find((tag) => tag.Key === 'sha256')?.Value;
+  return tags.TagSet?.find((tag) => tag.Key === name)?.Value;
 }
 
 async function expectStored(f: ReturnType<typeof file>, version = 0) {
   const sha256 = await contentDigest(f.name, version, f.size);
   expect(await storedDigest(local.s3, BUCKET, f.key)).toEqual({ bytes: f.size, sha256 });
   expect(await tagOf(f.key)).toBe(sha256);
+  // Every archived object may expire with retention unless held (lib/retention).
+  expect(await tagOf(f.key, 'hold')).toBe('false');
   return sha256;
 }
 
@@ -354,10 +356,7 @@ describe('copyFile when S3 fails', () => {
     (size <= PART
       ? (['PutObject', 'PutObjectTagging'] as const)
       : (['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'PutObjectTagging'] as const)
-    ).flatMap((op) => [
-      [label, size, op, true] as const,
-      [label, size, op, false] as const,
-    ]),
+    ).flatMap((op) => [[label, size, op, true] as const, [label, size, op, false] as const]),
   );
 
   it.each(cases)(

@@ -135,7 +135,10 @@ describe('createRecordingCopier', () => {
     expect(await storedDigest(key)).toEqual({ bytes: size, sha256: expectedSha });
     const stored = await head(key);
     expect(stored.Metadata).toEqual({ 'session-id': sessionId, rid: source.rid });
-    expect(await tags(key)).toEqual([{ Key: 'sha256', Value: expectedSha }]);
+    expect(await tags(key)).toEqual([
+      { Key: 'hold', Value: 'false' },
+      { Key: 'sha256', Value: expectedSha },
+    ]);
     expect(stored.ContentType).toBe('video/webm');
     const everything = JSON.stringify([result.entry, stored.Metadata, await tags(key)]);
     expect(everything).not.toContain('Signature');
@@ -160,7 +163,10 @@ describe('createRecordingCopier', () => {
     expect(await storedDigest(key)).toEqual({ bytes: size, sha256: expectedSha });
     const stored = await head(key);
     expect(stored.Metadata).toEqual({ 'session-id': sessionId, rid: source.rid });
-    expect(await tags(key)).toEqual([{ Key: 'sha256', Value: expectedSha }]);
+    expect(await tags(key)).toEqual([
+      { Key: 'hold', Value: 'false' },
+      { Key: 'sha256', Value: expectedSha },
+    ]);
     expect(stored.ContentType).toBe('video/mp4');
   });
 
@@ -264,7 +270,7 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(second.copied).toBe(true);
-    expect(await tags(first.entry.key)).toEqual([{ Key: 'sha256', Value: patternDigest(50_000) }]);
+    expect(await tags(first.entry.key)).toContainEqual({ Key: 'sha256', Value: patternDigest(50_000) });
   });
 
   it('copies when the stored item points at an object that is gone', async () => {
