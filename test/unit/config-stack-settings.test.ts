@@ -34,7 +34,9 @@ describe('readArchiveKeyTemplate', () => {
   it('accepts every known placeholder, date folders and hive-style names', () => {
     expect(template('{sessionId}')).toBe('{sessionId}');
     expect(template('{appId}/{yyyy}/{mm}/{dd}/{sessionId}')).toBe('{appId}/{yyyy}/{mm}/{dd}/{sessionId}');
-    expect(template('year={yyyy}/month={mm}/call-{sessionId}.d')).toBe('year={yyyy}/month={mm}/call-{sessionId}.d');
+    expect(template('year={yyyy}/month={mm}/call-{sessionId}.d')).toBe(
+      'year={yyyy}/month={mm}/call-{sessionId}.d',
+    );
   });
 
   it('drops one trailing slash: the template names a folder', () => {
@@ -47,11 +49,16 @@ describe('readArchiveKeyTemplate', () => {
     expect(error.message).toBe('ARCHIVE_KEY_TEMPLATE must contain {sessionId}');
   });
 
-  it.each(['{sessionid}', '{date}', '{}', '{ sessionId }', '{uid}'])('refuses the unknown placeholder in %s', (bad) => {
-    const error = configError(() => template(`${bad}/{sessionId}`));
+  it.each(['{sessionid}', '{date}', '{}', '{ sessionId }', '{uid}'])(
+    'refuses the unknown placeholder in %s',
+    (bad) => {
+      const error = configError(() => template(`${bad}/{sessionId}`));
 
-    expect(error.message).toMatch(/^ARCHIVE_KEY_TEMPLATE has an unknown placeholder \{.*\} \(known: \{sessionId\}, /);
-  });
+      expect(error.message).toMatch(
+        /^ARCHIVE_KEY_TEMPLATE has an unknown placeholder \{.*\} \(known: \{sessionId\}, /,
+      );
+    },
+  );
 
   it.each([
     'calls {sessionId}',
@@ -63,7 +70,9 @@ describe('readArchiveKeyTemplate', () => {
     '%2F/{sessionId}',
     '~/{sessionId}',
   ])('refuses characters a key should not hold: %j', (bad) => {
-    expect(configError(() => template(bad)).message).toMatch(/^ARCHIVE_KEY_TEMPLATE (may hold only|has an unknown)/);
+    expect(configError(() => template(bad)).message).toMatch(
+      /^ARCHIVE_KEY_TEMPLATE (may hold only|has an unknown)/,
+    );
   });
 
   it.each(['/{sessionId}', '{yyyy}//{sessionId}', '../{sessionId}', '{yyyy}/./{sessionId}', '{sessionId}//'])(
