@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '../lib/aws/dynamodb.ts';
 import type { BackfillResult } from '../lib/backfill/backfill.ts';
 import type { BackfillInput } from '../lib/backfill/window.ts';
@@ -448,9 +449,10 @@ class LocalEnrichmentFailed extends Error {
 
 /**
  * The backfill use case on the local stack, with the real List Calls walk, request budget,
- * checkpoint and skip rules. There is no queue locally: what it would enqueue is enriched right
- * here, before the checkpoint can move; if any call fails, the checkpoint stays where it was
- * (as an SQS message would stay for a retry), so the next run lists those calls again.
+ * checkpoint and skip rules. It enqueues into a real local FIFO queue (fauxqs), which is then
+ * drained right here, each message enriched before the checkpoint can move; if any call fails,
+ * the checkpoint stays where it was (as an SQS message would stay for a retry), so the next run
+ * lists those calls again.
  */
 async function localBackfill(
   input: BackfillInput,
@@ -463,11 +465,21 @@ async function localBackfill(
   let summary: Record<string, unknown> = { dryRun: input.dryRun, checkpointAdvanced: false };
   let sessionIds: string[] | undefined;
   let checkpointHeld = false;
-  try {
-    const [{ backfill }, { backfillFromEnv }] = await Promise.all([
+  const [{ backfill }, { backfillFromEnv }, { deliverBatch, startLocalQueues }, { SQSClient }] =
+    await Promise.all([
       import('../lib/backfill/backfill.ts'),
       import('../lib/backfill/dependencies.ts'),
+      import('./local-queue.ts'),
+      import('@aws-sdk/client-sqs'),
     ]);
+  const queue = 'local-backfill.fifo';
+  const queues = await startLocalQueues({ queues: [queue] });
+  const sqs = new SQSClient({
+    endpoint: queues.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
     const tuning = Object.entries(io.env).filter(
       ([name]) => name.startsWith('BACKFILL_') || name === 'COMETCHAT_REQUESTS_PER_MINUTE',
     );
@@ -475,21 +487,26 @@ async function localBackfill(
       {
         ...Object.fromEntries(tuning),
         ...stack.env,
-        // Required by the configuration, never used: `enqueue` is replaced below.
-        ENRICH_QUEUE_URL: 'http://127.0.0.1/000000000000/local-cli.fifo',
+        ENRICH_QUEUE_URL: queues.queueUrl(queue),
         BACKFILL_STATE_MACHINE_ARN: '',
       },
-      { dynamodb: createDocumentClient(stack.clients.dynamodb) },
+      { dynamodb: createDocumentClient(stack.clients.dynamodb), sqs },
     );
     const enrichOne = await localEnricher(stack);
-    const enqueue = async (messages: readonly { sessionId: string }[]) => {
+    const enqueue: typeof deps.enqueue = async (messages, enqueueOptions) => {
+      await deps.enqueue(messages, enqueueOptions);
       const progress = progressBar(messages.length, io.stderr);
       try {
-        for (const { sessionId } of messages) {
-          const outcome = await enrichOne(sessionId);
-          rows.push(rowOf(sessionId, outcome));
-          progress.advance(sessionId);
-        }
+        // Drain what was just sent; a failure is recorded, not retried (the checkpoint holds).
+        const consume = async (event: SQSEvent) => {
+          for (const record of event.Records) {
+            const { sessionId } = JSON.parse(record.body) as { sessionId: string };
+            rows.push(rowOf(sessionId, await enrichOne(sessionId)));
+            progress.advance(sessionId);
+          }
+          return { batchItemFailures: [] };
+        };
+        while ((await deliverBatch(sqs, queues.queueUrl(queue), '', consume)) > 0);
       } finally {
         progress.end();
       }
@@ -502,6 +519,8 @@ async function localBackfill(
       checkpointHeld = true;
     }
   } finally {
+    sqs.destroy();
+    await queues.close();
     await stack.close();
   }
 

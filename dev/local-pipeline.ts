@@ -1,7 +1,8 @@
 /**
  * The webhook → queue → enrich pipeline, locally: the dev webhook server calls the real
- * `webhook` handler, whose real SQS client talks to the local queues (AWS_ENDPOINT_URL_SQS), and
- * the local queues hand messages to the real `enrich` handler. Nothing in the handlers knows.
+ * `webhook` handler, whose real SQS client sends to a real FIFO queue (fauxqs, through
+ * AWS_ENDPOINT_URL_SQS), and a poller playing Lambda's event source mapping hands its batches
+ * to the real `enrich` handler. Nothing in the handlers knows.
  *
  * The handlers read their configuration when first imported, so start one pipeline per process
  * (tests: call `vi.resetModules()` first).
@@ -31,7 +32,7 @@ export interface LocalPipelineOptions {
   basicAuth?: string;
   /** Wait before a failed message is retried. Default 2000 ms. */
   retryDelayMs?: number;
-  /** Receives before the local queue moves a message to its dead-letter queue. Default 3. */
+  /** Receives before the queue's redrive moves a message to its dead-letter queue. Default 3. */
   maxReceiveCount?: number;
   /** Emit EMF metric lines to stdout as in Lambda. Default false (they drown the logs locally). */
   metrics?: boolean;
@@ -82,7 +83,7 @@ export async function startLocalPipeline(
       event: SQSEvent,
       context: Context,
     ) => Promise<SQSBatchResponse>;
-    queues.consume(
+    await queues.consume(
       LOCAL_QUEUE,
       (event) => enrichHandler(event, lambdaContext('enrich', 300_000)),
       LOCAL_DEAD_LETTER_QUEUE,
