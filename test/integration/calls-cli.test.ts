@@ -234,7 +234,10 @@ describe('calls CLI', () => {
       expect(run.stdout).toContain('0 of 1 calls enriched, 1 failed.');
     });
 
-    it('backfills a window from its own simulator: a dry run lists, a run enriches, a rerun skips', async () => {
+    // Three runs of the tool, each starting its own local stack: more than the default on a busy machine.
+    it('backfills a window from its own simulator: a dry run lists, a run enriches, a rerun skips', {
+      timeout: 120_000,
+    }, async () => {
       const folder = join(scratch, 'backfill');
       const env = { CALLS_DATA_DIR: folder };
 

@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
+/** Each run starts dynalite, s3rver and the simulator in a fresh process: seconds alone, more on a busy machine. */
+const RUN_TIMEOUT_MS = 120_000;
 const ROOT = join(import.meta.dirname, '..', '..');
 let dataDir: string;
 
@@ -29,7 +31,7 @@ async function npmStart(...args: string[]): Promise<string> {
     {
       cwd: ROOT,
       env: cleanEnv(),
-      timeout: 120_000,
+      timeout: RUN_TIMEOUT_MS,
     },
   );
   return stdout;
@@ -43,7 +45,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('npm start', () => {
+describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
   it('enriches the sample calls into the local stack and says where they are', async () => {
     const output = await npmStart('--once');
 
