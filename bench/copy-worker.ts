@@ -1,9 +1,9 @@
 /**
  * The harness of one measured recording copy, run in a fresh child process (bundled like a
  * Lambda, started by bench/recording-copy.ts) so that `process.resourceUsage().maxRSS` is this
- * copy's peak and nothing else's: the recording host and s3rver live in the parent. The copies
- * themselves are in copy-floor.ts and copy-project.ts, bundled apart so that each child loads
- * only the code its copy needs.
+ * copy's peak and nothing else's: the recording host, s3rver and dynalite live in the parent. The
+ * copies themselves are in copy-floor.ts and copy-project.ts, bundled apart so that each child
+ * loads only the code its copy needs.
  *
  * Input: one JSON argument (`CopyJob`). Output: one JSON line on stdout (`CopyOutcome`).
  */
@@ -30,9 +30,12 @@ export interface CopyJob {
   rid: string;
   /** Sample `process.memoryUsage()` this often (ms), to see where memory goes; 0: do not. */
   sampleEveryMs: number;
-  /** Override the project copier's part size / queue size (exploration). */
+  /** Override the project copier's part size / parts at once (exploration). */
   partSizeBytes?: number;
-  queueSize?: number;
+  concurrency?: number;
+  /** DynamoDB for the project copier's resume record (none: no resume). */
+  dynamodbEndpoint?: string;
+  tableName?: string;
 }
 
 /** What a worker reports. */
@@ -52,7 +55,7 @@ export interface CopyOutcome {
 /** A copy: reads `job.url`, stores it at `job.key`, returns the bytes copied. */
 export type CopyFunction = (job: CopyJob, s3: S3Client) => Promise<number>;
 
-/** GET `url` with node:http (no agent tricks): the stream both floor and project read. */
+/** GET `url` with node:http (no agent tricks): the stream the floor reads. */
 export function get(url: string): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     request(url, resolve).on('error', reject).end();
@@ -64,7 +67,9 @@ export function runCopyWorker(copies: Partial<Record<CopyMode, CopyFunction>>): 
   const job = JSON.parse(process.argv[2] ?? '{}') as CopyJob;
   const copy = copies[job.mode];
   if (!copy) throw new Error(`this worker cannot run mode ${job.mode}`);
-  // The same client settings for every mode: only what s3rver needs differs from the defaults.
+  // The same client settings for every mode: only what s3rver needs differs from the defaults
+  // (a streamed lib-storage body with the default CRC32 goes out aws-chunked, which s3rver stores
+  // as is).
   const s3 = new S3Client({
     endpoint: job.s3Endpoint,
     region: 'us-east-1',

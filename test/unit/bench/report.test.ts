@@ -24,17 +24,35 @@ function summary(mode: CopySummary['mode'], sizeMiB: number, ms: number, rss: nu
     arrayBuffersMiB: 30,
     heapUsedMiB: 20,
     allMaxRssMiB: rss,
+    servedBytes: sizeMiB * MiB,
   };
 }
 
-function copyResults(projectRss: number[]): CopyResults {
+function copyResults(
+  projectRss: number[],
+  timed: { ranged: number; unranged: number } = { ranged: 0.3, unranged: 1.02 },
+  rerunMiB = 400,
+): CopyResults {
+  const floor = summary('floor', 64, 16_000, [150]);
   return {
     memorySizeMiB: 512,
     nodeFlags: ['--max-semi-space-size=25', '--max-old-space-size=461'],
-    compared: [16, 256, 1024].map((size) => ({
+    bytesPerSecond: 4 * MiB,
+    concurrency: 4,
+    timed: {
+      floor,
+      ranged: summary('project', 64, 16_000 * timed.ranged, [90]),
+      unranged: summary('project', 64, 16_000 * timed.unranged, [90]),
+    },
+    compared: [256, 1024].map((size, i) => ({
       floor: summary('floor', size, size * 10, [150, 160, 170]),
-      project: summary('project', size, size * 10.5, projectRss),
+      project: summary('project', size, size * 10.5, [projectRss[i] ?? 100]),
     })),
+    resume: {
+      bytes: 1024 * MiB,
+      killedAfterBytes: 620 * MiB,
+      rerun: { ...floor, servedBytes: rerunMiB * MiB },
+    },
     breakdown: [],
   };
 }
@@ -77,30 +95,45 @@ describe('updateDocument', () => {
 });
 
 describe('targetChecks', () => {
-  it('fails the memory target on the worst run, not the median', () => {
-    // Arrange
-    const copy = copyResults([110, 112, 131]);
-
+  it('judges copy time with and without ranges against the floor of the same run', () => {
     // Act
-    const memory = targetChecks(results(copy)).find((c) => c.target.includes('peak RSS'));
-
-    // Assert
-    expect(memory?.met).toBe(false);
-    expect(memory?.measured).toContain('131');
-  });
-
-  it('checks copy time at 256 MiB and 1 GiB only, as project over floor', () => {
-    // Act
-    const times = targetChecks(results(copyResults([110, 112, 115]))).filter((c) =>
-      c.target.includes('time'),
+    const times = targetChecks(results(copyResults([100, 105], { ranged: 0.34, unranged: 1.04 }))).filter(
+      (c) => c.target.includes('time'),
     );
 
     // Assert
-    expect(times.map((c) => c.target)).toEqual([
-      'recording copy 256 MiB: time ≤ 1.1× floor',
-      'recording copy 1 GiB: time ≤ 1.1× floor',
+    expect(times.map((c) => [c.target, c.met])).toEqual([
+      [
+        'recording copy with ranges (K = 4): time ≤ 0.33× a single-stream Upload (4 MiB/s per connection, 64 MiB)',
+        false,
+      ],
+      [
+        'recording copy without ranges: time ≤ 1.05× a single-stream Upload (4 MiB/s per connection, 64 MiB)',
+        true,
+      ],
     ]);
-    expect(times.every((c) => c.met === true && c.measured.startsWith('1.05×'))).toBe(true);
+  });
+
+  it('wants peak RSS the same at both sizes within 10%, and below the floor', () => {
+    const spread = (rss: number[]) =>
+      targetChecks(results(copyResults(rss))).find((c) => c.target.includes('within 10%'))?.met;
+    const below = (rss: number[]) =>
+      targetChecks(results(copyResults(rss))).find((c) => c.target.includes('below the floor'))?.met;
+
+    expect(spread([100, 109])).toBe(true);
+    expect(spread([100, 111])).toBe(false);
+    expect(below([100, 149])).toBe(true);
+    expect(below([100, 170])).toBe(false);
+  });
+
+  it('wants a resumed copy to download at most 45% of the file again', () => {
+    const resume = (rerunMiB: number) =>
+      targetChecks(results(copyResults([100, 100], undefined, rerunMiB))).find((c) =>
+        c.target.includes('resumed'),
+      )?.met;
+
+    expect(resume(460)).toBe(true);
+    expect(resume(461)).toBe(false);
   });
 
   it('says the backfill was not measured when it did not run', () => {
@@ -127,7 +160,7 @@ describe('generatedSection', () => {
 });
 
 describe('memoryChart', () => {
-  it('draws one line per copy, every run, and the 128 MiB limit', () => {
+  it('draws one line per copy and every run', () => {
     // Act
     const svg = memoryChart(copyResults([110, 112, 115]));
 
@@ -135,7 +168,7 @@ describe('memoryChart', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<path /g)).toHaveLength(2);
-    expect(svg.match(/<circle /g)).toHaveLength(2 * 3 * (1 + 3));
-    expect(svg).toContain('target ≤ 128 MiB');
+    // Two sizes: the floor's dot and 3 runs each, the project's dot and 1 run each.
+    expect(svg.match(/<circle /g)).toHaveLength(2 * (1 + 3) + 2 * (1 + 1));
   });
 });
