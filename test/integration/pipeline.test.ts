@@ -1,28 +1,41 @@
 /**
  * webhook → queue → enrich, end to end on the local stack (dynalite, s3rver, the CometChat
- * simulator over real HTTP). The SQS client is the one thing mocked, at the SDK boundary: the
- * messages the real webhook handler sends are captured and handed to the real enrich handler
- * as a Lambda SQS event, exactly as the event source mapping would.
+ * simulator over real HTTP) and a real FIFO queue (fauxqs): the real webhook handler sends to
+ * it with the real SQS client, and the test plays Lambda's event source mapping (`deliverBatch`:
+ * receive, hand the batch to the real enrich handler, delete what succeeded), so every message
+ * crosses a real queue, and the dead-letter queue is a real one too.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  type Message,
+  PurgeQueueCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
+  Context,
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
-import { sqsRecordOf } from '../../dev/local-queue.ts';
+import {
+  deliverBatch,
+  type LocalMessage,
+  type LocalQueues,
+  sqsRecordOf,
+  startLocalQueues,
+} from '../../dev/local-queue.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
-import { WIND_DOWN_MS } from '../../lib/time-budget.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
@@ -31,19 +44,19 @@ type Webhook = (
   event: APIGatewayProxyEventV2,
   context: ReturnType<typeof lambdaContext>,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
-type Enrich = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+type Enrich = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/cometchat-call-archive-test-enrich.fifo';
-const DLQ_URL =
-  'https://sqs.us-east-1.amazonaws.com/123456789012/cometchat-call-archive-test-enrich-dlq.fifo';
+const QUEUE = 'cometchat-call-archive-test-enrich.fifo';
+const DLQ = 'cometchat-call-archive-test-enrich-dlq.fifo';
 const CREDENTIALS = 'cometchat:Pipe1ineSecret';
 const SAMPLES = sampleCalls(Date.now());
 const sessionOf = (index: number) => SAMPLES[index]?.raw.sessionId as string;
 const AUDIO = sessionOf(0);
 const GROUP = sessionOf(2);
 
-const sqs = mockClient(SQSClient);
 let stack: LocalStack;
+let queues: LocalQueues;
+let sqs: SQSClient;
 let webhook: Webhook;
 let enrich: Enrich;
 let documents: DynamoDBDocumentClient;
@@ -58,58 +71,40 @@ function envelope(name: string, sessionId: string): string {
   return JSON.stringify(value);
 }
 
-async function deliver(body: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function deliver(fixture: string, sessionId: string): Promise<void> {
   const headers = {
     authorization: `Basic ${Buffer.from(CREDENTIALS).toString('base64')}`,
     'content-type': 'application/json',
   };
   const request = httpApiEvent(
     { method: 'POST', url: '/webhooks/cometchat', headers, httpVersion: '1.1', socket: {} as never },
-    Buffer.from(body),
+    Buffer.from(envelope(fixture, sessionId)),
     'POST /webhooks/cometchat',
   );
-  return webhook(request, lambdaContext('webhook', 6_000));
+  const response = await webhook(request, lambdaContext('webhook', 6_000));
+  expect(JSON.parse(response.body ?? '')).toEqual({ accepted: true });
 }
 
-const sentTo = (queueUrl: string) =>
-  sqs
-    .commandCalls(SendMessageCommand)
-    .map((call) => call.args[0].input)
-    .filter((input) => input.QueueUrl === queueUrl);
-
-/** The Lambda SQS event for messages the webhook sent, as the event source mapping delivers them. */
-function sqsEvent(inputs: SendMessageCommandInput[], receiveCount = 1): SQSEvent {
-  return {
-    Records: inputs.map((input) =>
-      sqsRecordOf(
-        {
-          messageId: randomUUID(),
-          body: input.MessageBody ?? '',
-          groupId: input.MessageGroupId ?? '',
-          deduplicationId: input.MessageDeduplicationId ?? '',
-          sequenceNumber: String(Date.now()),
-          sentAt: Date.now(),
-          visibleAt: Date.now(),
-          receiveCount,
-          attributes: {},
-        },
-        'cometchat-call-archive-test-enrich.fifo',
-      ),
-    ),
-  };
+/** What one poll of the event source mapping handed the consumer, and what it answered. */
+interface Poll {
+  event: SQSEvent;
+  response: SQSBatchResponse;
 }
 
-/** Delivers webhooks for `sessionIds` and returns the messages they queued. */
-async function queuedFor(
-  ...deliveries: [fixture: string, sessionId: string][]
-): Promise<SendMessageCommandInput[]> {
-  const before = sentTo(QUEUE_URL).length;
-  for (const [fixture, sessionId] of deliveries) {
-    const response = await deliver(envelope(fixture, sessionId));
-    expect(JSON.parse(response.body ?? '')).toEqual({ accepted: true });
-  }
-  return sentTo(QUEUE_URL).slice(before);
+/** One poll of the queue into the real enrich handler (failures visible again at once). */
+async function poll(context: () => Context = () => lambdaContext('enrich')): Promise<Poll | undefined> {
+  let seen: Poll | undefined;
+  await deliverBatch(sqs, queues.queueUrl(QUEUE), queueArn(), async (event) => {
+    const response = await enrich(event, context());
+    seen = { event, response };
+    return response;
+  });
+  return seen;
 }
+
+const queueArn = () => `arn:aws:sqs:us-east-1:000000000000:${QUEUE}`;
+const waiting = (name: string) => queues.messages(name);
+const bodyOf = (message: LocalMessage) => JSON.parse(message.body) as { sessionId: string };
 
 /** A new session the simulator knows (a copy of the plain audio call). */
 function newCall(): string {
@@ -123,12 +118,20 @@ const itemsOf = (sessionId: string) => callItems(documents, stack.tableName, ses
 beforeAll(async () => {
   output = captureOutput();
   stack = await startLocalStack({ simulator: { calls: SAMPLES } });
+  queues = await startLocalQueues({ queues: [QUEUE, DLQ] });
+  sqs = new SQSClient({
+    endpoint: queues.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   stack.applyEnv();
   Object.assign(process.env, {
-    ENRICH_QUEUE_URL: QUEUE_URL,
-    ENRICH_DLQ_URL: DLQ_URL,
+    AWS_ENDPOINT_URL_SQS: queues.endpoint,
+    ENRICH_QUEUE_URL: queues.queueUrl(QUEUE),
+    ENRICH_DLQ_URL: queues.queueUrl(DLQ),
     WEBHOOK_BASIC_AUTH: CREDENTIALS,
-    // As serverless.yml sets it: Powertools reads its namespace from here.
+    // As serverless.yml's provider environment sets them.
+    POWERTOOLS_SERVICE_NAME: 'cometchat-call-archive',
     POWERTOOLS_METRICS_NAMESPACE: 'CometChatCallArchive',
   });
   webhook = await importHandler<Webhook>('functions/webhook.ts');
@@ -136,24 +139,28 @@ beforeAll(async () => {
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
 });
 
-beforeEach(() => {
-  sqs.reset();
-  sqs.on(SendMessageCommand).resolves({ MessageId: randomUUID() });
+beforeEach(async () => {
+  // Each test starts from empty queues: a message a test leaves for a retry is not the next one's.
+  for (const name of [QUEUE, DLQ]) await sqs.send(new PurgeQueueCommand({ QueueUrl: queues.queueUrl(name) }));
 });
 
 afterAll(async () => {
   output?.stop();
-  sqs.restore();
+  sqs?.destroy();
+  await queues?.close();
   await stack?.close();
 });
 
 describe('webhook → queue → enrich', () => {
   it('archives the calls CometChat announced: DynamoDB items and S3 recordings', async () => {
-    const messages = await queuedFor(['call-ended', AUDIO], ['recording-generated', GROUP]);
+    await deliver('call-ended', AUDIO);
+    await deliver('recording-generated', GROUP);
 
-    const response = await enrich(sqsEvent(messages), lambdaContext('enrich'));
+    const batch = await poll();
 
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(batch?.event.Records).toHaveLength(2);
+    expect(batch?.response).toEqual({ batchItemFailures: [] });
+    expect(waiting(QUEUE)).toEqual([]);
     const audio = await itemsOf(AUDIO);
     expect(audio.find((item) => item.sk === 'CALL')).toMatchObject({ sessionId: AUDIO, status: 'ended' });
     expect(audio.filter((item) => item.entity === 'participant')).toHaveLength(2);
@@ -168,46 +175,51 @@ describe('webhook → queue → enrich', () => {
       );
       expect(head.ContentLength).toBe(recording.bytes);
     }
-    expect(sentTo(DLQ_URL)).toHaveLength(0);
+    expect(waiting(DLQ)).toEqual([]);
   });
 
   it('sends a session CometChat does not know to the DLQ with its reason, and acknowledges it', async () => {
     const unknown = `v1.us.${stack.simulator?.appId}.${randomUUID()}`;
-    const messages = await queuedFor(['call-ended', unknown]);
-    const event = sqsEvent(messages, 2);
+    await deliver('call-ended', unknown);
+    const [queued] = waiting(QUEUE);
 
-    const response = await enrich(event, lambdaContext('enrich'));
+    const batch = await poll();
 
-    expect(response).toEqual({ batchItemFailures: [] });
-    const [dead] = sentTo(DLQ_URL);
-    expect(sentTo(DLQ_URL)).toHaveLength(1);
-    expect(dead).toMatchObject({
-      MessageBody: messages[0]?.MessageBody,
-      MessageGroupId: unknown,
-      MessageDeduplicationId: event.Records[0]?.messageId,
-      MessageAttributes: {
+    expect(batch?.response).toEqual({ batchItemFailures: [] });
+    expect(waiting(QUEUE)).toEqual([]);
+    const dead = waiting(DLQ);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      body: queued?.body,
+      groupId: unknown,
+      deduplicationId: queued?.messageId,
+      attributes: {
         errorName: { DataType: 'String', StringValue: 'CallNotFoundError' },
-        sourceMessageId: { DataType: 'String', StringValue: event.Records[0]?.messageId },
-        approximateReceiveCount: { DataType: 'Number', StringValue: '2' },
+        sourceMessageId: { DataType: 'String', StringValue: queued?.messageId },
+        approximateReceiveCount: { DataType: 'Number', StringValue: '1' },
       },
     });
-    expect(dead?.MessageAttributes?.errorMessage?.StringValue).toBeTruthy();
+    expect(dead[0]?.attributes.errorMessage?.StringValue).toBeTruthy();
     expect(await itemsOf(unknown)).toEqual([]);
   });
 
-  it('reports a call CometChat keeps failing (503 × 4) in batchItemFailures, not the DLQ', async () => {
+  it('leaves a call CometChat keeps failing (503 × 4) in the queue for a retry, not the DLQ', async () => {
     const sessionId = newCall();
-    const messages = await queuedFor(['meeting-ended', sessionId]);
+    await deliver('meeting-ended', sessionId);
     stack.simulator?.failNext(
       { sessionId },
       ...Array.from({ length: 4 }, () => ({ kind: 'status' as const, status: 503 })),
     );
-    const event = sqsEvent(messages);
 
-    const response = await enrich(event, lambdaContext('enrich'));
+    const batch = await poll();
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
-    expect(sentTo(DLQ_URL)).toHaveLength(0);
+    expect(batch?.response).toEqual({
+      batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
+    });
+    expect(waiting(QUEUE).map((message) => [bodyOf(message).sessionId, message.receiveCount])).toEqual([
+      [sessionId, 1],
+    ]);
+    expect(waiting(DLQ)).toEqual([]);
   });
 
   it("holds back only the failing session's group; other sessions in the batch go through", async () => {
@@ -217,12 +229,24 @@ describe('webhook → queue → enrich', () => {
       { sessionId: failing },
       ...Array.from({ length: 4 }, () => ({ kind: 'status' as const, status: 503 })),
     );
-    const messages = await queuedFor(
-      ['call-ended', failing],
-      ['recording-generated', failing],
-      ['call-ended', passing],
+    await deliver('call-ended', failing);
+    await deliver('recording-generated', failing);
+    await deliver('call-ended', passing);
+    // AWS may deliver a group's messages together in one batch; fauxqs hands out one message per
+    // group per receive. So the batch is the queued messages as AWS could deliver them.
+    const asReceived = waiting(QUEUE).map(
+      (message): Message => ({
+        MessageId: message.messageId,
+        ReceiptHandle: message.messageId,
+        Body: message.body,
+        Attributes: {
+          ApproximateReceiveCount: '1',
+          ...(message.groupId && { MessageGroupId: message.groupId }),
+          ...(message.deduplicationId && { MessageDeduplicationId: message.deduplicationId }),
+        },
+      }),
     );
-    const event = sqsEvent(messages);
+    const event: SQSEvent = { Records: asReceived.map((message) => sqsRecordOf(message, queueArn())) };
 
     const response = await enrich(event, lambdaContext('enrich'));
 
@@ -235,35 +259,55 @@ describe('webhook → queue → enrich', () => {
   });
 
   it('dead-letters a message that is not JSON as InvalidInputError', async () => {
-    const event = sqsEvent([{ QueueUrl: QUEUE_URL, MessageBody: 'not json', MessageGroupId: 'g' }]);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queues.queueUrl(QUEUE),
+        MessageBody: 'not json',
+        MessageGroupId: 'g',
+        MessageDeduplicationId: randomUUID(),
+      }),
+    );
 
-    const response = await enrich(event, lambdaContext('enrich'));
+    const batch = await poll();
 
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(sentTo(DLQ_URL)[0]?.MessageAttributes?.errorName?.StringValue).toBe('InvalidInputError');
+    expect(batch?.response).toEqual({ batchItemFailures: [] });
+    expect(waiting(DLQ).map((message) => message.attributes.errorName?.StringValue)).toEqual([
+      'InvalidInputError',
+    ]);
   });
 
   it('keeps a permanent failure for retry when the DLQ refuses it: never lost', async () => {
     const unknown = `v1.us.${stack.simulator?.appId}.${randomUUID()}`;
-    const messages = await queuedFor(['call-ended', unknown]);
-    sqs.on(SendMessageCommand, { QueueUrl: DLQ_URL }).rejects(new Error('AccessDenied'));
-    const event = sqsEvent(messages);
+    await deliver('call-ended', unknown);
+    // A dead-letter queue that is gone refuses the send, as one the role may not write to would.
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queues.queueUrl(DLQ) }));
 
-    const response = await enrich(event, lambdaContext('enrich'));
+    try {
+      const batch = await poll();
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
+      expect(batch?.response).toEqual({
+        batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
+      });
+      expect(waiting(QUEUE).map((message) => bodyOf(message).sessionId)).toEqual([unknown]);
+    } finally {
+      await sqs.send(new CreateQueueCommand({ QueueName: DLQ, Attributes: { FifoQueue: 'true' } }));
+    }
   });
 
   it('leaves a message for a later invocation when too little time is left to start it', async () => {
-    const messages = await queuedFor(['call-ended', newCall()]);
+    const sessionId = newCall();
+    await deliver('call-ended', sessionId);
     stack.simulator?.resetRequests();
-    const event = sqsEvent(messages);
+    // No more than the wind-down Lambda keeps back: nothing may start.
+    const context = () => Object.assign(lambdaContext('enrich'), { getRemainingTimeInMillis: () => 1_000 });
 
-    // Less than the wind-down the invocation keeps for itself: no time to start anything.
-    const response = await enrich(event, lambdaContext('enrich', WIND_DOWN_MS / 2));
+    const batch = await poll(context);
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
+    expect(batch?.response).toEqual({
+      batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
+    });
     expect(stack.simulator?.requests).toHaveLength(0);
+    expect(waiting(QUEUE).map((message) => bodyOf(message).sessionId)).toEqual([sessionId]);
   });
 
   it('logged the session id on the enrichment lines and counted what it did', () => {
