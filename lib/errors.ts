@@ -118,16 +118,6 @@ export class BackfillInputError extends Error {
   override readonly name = 'BackfillInputError';
 }
 
-/** Error names that mean "never retry": the queue consumer dead-letters these at once. */
-export const PERMANENT_ERROR_NAMES = [
-  'InvalidInputError',
-  'CallNotFoundError',
-  'CometChatAuthError',
-  'CometChatRequestError',
-  'InvalidCallDataError',
-  'RecordingRejectedError',
-] as const;
-
 /** True when retrying the same input later cannot succeed. Unknown errors count as retryable. */
 export function isPermanent(error: unknown): boolean {
   return error instanceof EnrichmentError && !error.retryable;

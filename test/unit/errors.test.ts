@@ -15,7 +15,6 @@ import {
   InvalidCallDataError,
   InvalidInputError,
   isPermanent,
-  PERMANENT_ERROR_NAMES,
   RecordingDownloadError,
   RecordingRejectedError,
   StorageError,
@@ -54,6 +53,16 @@ const RETRYABLE = {
   RecordingRejectedError: false,
   StorageError: true,
 } as const;
+
+/** The contract's "never" rows: the queue consumer dead-letters these at once. */
+const PERMANENT_ERROR_NAMES = [
+  'InvalidInputError',
+  'CallNotFoundError',
+  'CometChatAuthError',
+  'CometChatRequestError',
+  'InvalidCallDataError',
+  'RecordingRejectedError',
+] as const;
 
 const ENRICHMENT_ERRORS: Record<keyof typeof RETRYABLE, new (message: string) => EnrichmentError> = {
   InvalidInputError,
