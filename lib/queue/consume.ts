@@ -14,7 +14,7 @@ import type { TimeBudget } from '../time-budget.ts';
 import { parseEnrichmentMessage, type ReceivedMessage } from './message.ts';
 
 /** A message is not started with less than this share of the batch's time left. */
-export const MIN_SHARE_LEFT_TO_START = 0.25;
+const MIN_SHARE_LEFT_TO_START = 0.25;
 
 /** The consumer's collaborators. */
 export interface QueueConsumerDependencies {
