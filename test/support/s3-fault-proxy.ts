@@ -35,6 +35,10 @@ export interface S3FaultProxy {
   readonly events: S3Event[];
   /** Fail the `nth` (1-based) call of `op` from now on with `status` and S3 error `code`. */
   failOn(op: S3Operation, nth?: number, status?: number, code?: string): void;
+  /** Hold every call of `op` (not forwarded) until the returned function is called. */
+  holdOn(op: S3Operation): () => void;
+  /** Calls of `op` being held right now. */
+  holding(op: S3Operation): number;
   count(op: S3Operation): number;
   reset(): void;
   close(): Promise<void>;
@@ -60,6 +64,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const events: S3Event[] = [];
   const seen = new Map<S3Operation, number>();
   const faults = new Map<S3Operation, { nth: number; status: number; code: string }>();
+  const holds = new Map<S3Operation, { released: Promise<void>; waiting: number }>();
   const server = createServer((req, res) => {
     const op = s3Operation(req.method ?? '', req.url ?? '/', req.headers);
     const n = (seen.get(op) ?? 0) + 1;
@@ -80,6 +85,15 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       });
       return;
     }
+    const hold = holds.get(op);
+    if (hold) {
+      hold.waiting += 1;
+      void hold.released.then(() => {
+        hold.waiting -= 1;
+        forwardRequest(upstream, req, res);
+      });
+      return;
+    }
     forwardRequest(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -90,6 +104,18 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     failOn: (op, nth = 1, status = 403, code = 'AccessDenied') => {
       faults.set(op, { nth: (seen.get(op) ?? 0) + nth, status, code });
     },
+    holdOn: (op) => {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      holds.set(op, { released, waiting: 0 });
+      return () => {
+        holds.delete(op);
+        release();
+      };
+    },
+    holding: (op) => holds.get(op)?.waiting ?? 0,
     count: (op) => events.filter((e) => e.op === op && e.phase === '>').length,
     reset: () => {
       events.length = 0;
