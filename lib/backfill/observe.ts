@@ -11,6 +11,8 @@ export const BACKFILL_METRIC = {
   BackfillListed: 'BackfillListed',
   /** Calls sent to the enrichment queue. */
   BackfillEnqueued: 'BackfillEnqueued',
+  /** Archived calls handed to enrichment again for files List Calls shows and the archive lacks. */
+  BackfillReconciled: 'BackfillReconciled',
   /** Calls written to a manifest for the state machine. */
   BackfillManifested: 'BackfillManifested',
   /** A run that could not cover its whole window (the checkpoint stayed). */
@@ -92,6 +94,7 @@ export function countBackfill(result: BackfillResult, sink?: MetricsSink): void 
   count(BACKFILL_METRIC.BackfillPages, result.pages, sink);
   count(BACKFILL_METRIC.BackfillListed, result.listed, sink);
   count(BACKFILL_METRIC.BackfillEnqueued, result.enqueued, sink);
+  count(BACKFILL_METRIC.BackfillReconciled, result.reconciled, sink);
   count(BACKFILL_METRIC.BackfillManifested, result.manifest?.count ?? 0, sink);
   count(BACKFILL_METRIC.BackfillIncomplete, result.complete ? 0 : 1, sink);
 }
