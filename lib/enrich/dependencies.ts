@@ -9,8 +9,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../aws/dynamodb.ts';
 import { createCometChatClient } from '../cometchat/client.ts';
-import { readCometChatConfig, readRecordingsConfig, readStoreConfig } from '../config.ts';
+import {
+  readArchiveKeyTemplate,
+  readCometChatConfig,
+  readRecordingsConfig,
+  readStoreConfig,
+} from '../config.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import { callFolders } from '../recordings/object-key.ts';
 import { secretProvider } from '../secrets.ts';
 import { createCallStore } from '../store/call-store.ts';
 import type { EnrichDependencies } from './enrich.ts';
@@ -31,6 +37,11 @@ export function enrichDependenciesFromEnv(
   const cometChatConfig = readCometChatConfig(env);
   const storeConfig = readStoreConfig(env);
   const recordingsConfig = readRecordingsConfig(env);
+  const folderOf = callFolders({
+    prefix: recordingsConfig.prefix,
+    template: readArchiveKeyTemplate(env),
+    appId: cometChatConfig.appId,
+  });
 
   const cometChat = createCometChatClient({
     baseUrl: cometChatConfig.baseUrl,
@@ -59,7 +70,7 @@ export function enrichDependenciesFromEnv(
     return copier;
   };
 
-  return { cometChat, store, recordings };
+  return { cometChat, store, recordings, folderOf };
 }
 
 async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {

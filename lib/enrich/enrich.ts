@@ -9,6 +9,7 @@ import { sessionIdFromEvent } from '../calls/session-id.ts';
 import type { NormalisedCall, RecordingEntry, RecordingSource } from '../calls/types.ts';
 import type { CometChatClient } from '../cometchat/client.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import { type FolderParts, folderOfManifestKey } from '../recordings/object-key.ts';
 import { assertStorable } from '../store/call-limits.ts';
 import type { CallStore, SaveOutcome } from '../store/call-store.ts';
 import { mergeCall } from '../store/merge-call.ts';
@@ -37,6 +38,8 @@ export interface EnrichDependencies {
   cometChat: Pick<CometChatClient, 'getCall'>;
   store: Pick<CallStore, 'load' | 'save'>;
   recordings: () => Promise<RecordingCopier>;
+  /** The folder key (`<prefix>…/`) of a call, as ARCHIVE_KEY_TEMPLATE places it. */
+  folderOf: (call: FolderParts) => string;
   now?: () => Date;
   /** Told what happened, for logs and metrics; never given secrets. */
   observe?: (event: EnrichObservation) => void;
@@ -98,6 +101,13 @@ export async function enrichCall(
     recordings: fetched.recordings.length,
   });
   const previous = await deps.store.load(sessionId, { signal });
+  // A stored call stays in the folder its manifest names, whatever the template says since.
+  const folder =
+    (previous?.call.manifestKey && folderOfManifestKey(previous.call.manifestKey)) ||
+    deps.folderOf({
+      sessionId,
+      initiatedAt: previous?.call.initiatedAt ?? fetched.call.initiatedAt ?? fetched.call.startedAt,
+    });
   const stored = new Map(previous?.call.recordings.map((r) => [r.rid, r]));
   assertStorable(
     mergeCall(previous?.call, {
@@ -120,6 +130,7 @@ export async function enrichCall(
         {
           sessionId,
           source,
+          folder,
           existing: stored.get(rid),
           refreshSource: async () => {
             if (refetched) return undefined;

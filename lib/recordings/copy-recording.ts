@@ -9,7 +9,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { RecordingEntry, RecordingSource } from '../calls/types.ts';
 import type { UploadRecords } from '../store/upload-records.ts';
 import { copyFile } from './copy-file.ts';
-import { CONTENT_TYPE_BY_EXTENSION, recordingExtension, recordingObjectKey } from './object-key.ts';
+import {
+  CONTENT_TYPE_BY_EXTENSION,
+  defaultCallFolder,
+  recordingExtension,
+  recordingKeyIn,
+} from './object-key.ts';
 import { DEFAULT_PART_SIZE_BYTES } from './part-plan.ts';
 import { DEFAULT_CONCURRENCY } from './ranged-copy.ts';
 import { storedObject } from './s3-object.ts';
@@ -21,6 +26,8 @@ export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE_BYTES };
 export interface CopyRecordingInput {
   sessionId: string;
   source: RecordingSource;
+  /** The call's folder key (`<prefix>…/`, lib/recordings/object-key.ts); default `<prefix><sessionId>/`. */
+  folder?: string;
   /** The entry an earlier run stored for this rid, if any. */
   existing?: RecordingEntry;
   /**
@@ -106,7 +113,7 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
   ): Promise<CopyRecordingResult> {
     const { sessionId, source, existing, refreshSource } = input;
     const ext = recordingExtension(source.url);
-    const key = recordingObjectKey(prefix, sessionId, source.rid, ext);
+    const key = recordingKeyIn(input.folder ?? defaultCallFolder(prefix, sessionId), source.rid, ext);
 
     if (existing && existing.rid === source.rid && existing.sha256 && (await stillStored(existing, signal))) {
       return { entry: existing, copied: false };

@@ -1,6 +1,8 @@
 /**
- * Where a recording lives in S3: `<prefix><sessionId>/<rid>.<ext>`. The key is decided from
- * the URL alone, before anything is downloaded, so a re-run can find (and skip) an earlier copy.
+ * Where a call's files live in S3: a folder per call, `<prefix><sessionId>/` unless
+ * ARCHIVE_KEY_TEMPLATE places it elsewhere under the prefix, holding `<rid>.<ext>` recordings,
+ * `transcripts/<tid>.<ext>` and the manifest `call.json`. A key is decided before anything is
+ * downloaded (from the URL alone), so a re-run can find (and skip) an earlier copy.
  */
 import { createHash } from 'node:crypto';
 import { InvalidCallDataError, InvalidInputError } from '../errors.ts';
@@ -78,6 +80,102 @@ export function objectKeySegment(value: string): string {
   return `${start}~${hash}`;
 }
 
+function assertSessionId(sessionId: string): void {
+  // Validated upstream; this guard keeps a slip there from shaping a key.
+  if (sessionId === '' || !sessionId.isWellFormed())
+    throw new InvalidInputError('the session id cannot name a key');
+}
+
+function withinLimit(key: string, what: string): string {
+  if (Buffer.byteLength(key) > MAX_OBJECT_KEY_BYTES) {
+    throw new InvalidCallDataError(
+      `the ${what}'s object key would be over S3's ${MAX_OBJECT_KEY_BYTES}-byte key limit (prefix too long)`,
+    );
+  }
+  return key;
+}
+
+/** What a call's folder is decided from. */
+export interface FolderParts {
+  sessionId: string;
+  /** Unix seconds: `{yyyy}`, `{mm}`, `{dd}` are this instant's UTC day. */
+  initiatedAt?: number;
+}
+
+const PLACEHOLDER = /\{(sessionId|yyyy|mm|dd|appId)\}/g;
+
+/**
+ * The folder key (`<prefix>…/`) of each call, from ARCHIVE_KEY_TEMPLATE as lib/config.ts
+ * checked it (undefined: `<sessionId>`). A template with date parts needs the day the call was
+ * initiated: a call without one is `InvalidCallDataError`, since guessing a day would put the
+ * same call's files in two folders.
+ */
+export function callFolders(options: {
+  prefix: string;
+  template?: string | undefined;
+  appId: string;
+}): (call: FolderParts) => string {
+  const { prefix, template, appId } = options;
+  return ({ sessionId, initiatedAt }) => {
+    assertSessionId(sessionId);
+    if (template === undefined) return `${prefix}${objectKeySegment(sessionId)}/`;
+    const day =
+      initiatedAt !== undefined && Number.isFinite(initiatedAt)
+        ? new Date(initiatedAt * 1000).toISOString()
+        : undefined;
+    const folder = template.replace(PLACEHOLDER, (_, name: string) => {
+      if (name === 'sessionId') return objectKeySegment(sessionId);
+      if (name === 'appId') return objectKeySegment(appId);
+      if (day === undefined) {
+        throw new InvalidCallDataError(
+          `ARCHIVE_KEY_TEMPLATE places calls by the day they were initiated, and the call has no initiatedAt`,
+        );
+      }
+      return name === 'yyyy' ? day.slice(0, 4) : name === 'mm' ? day.slice(5, 7) : day.slice(8, 10);
+    });
+    return withinLimit(`${prefix}${folder}/`, 'call folder');
+  };
+}
+
+/** The default folder key of a call: `<prefix><sessionId>/`. */
+export function defaultCallFolder(prefix: string, sessionId: string): string {
+  assertSessionId(sessionId);
+  return `${prefix}${objectKeySegment(sessionId)}/`;
+}
+
+/** `<folder><rid>.<ext>`, the rid encoded as one segment; `folder` is a call's folder key. */
+export function recordingKeyIn(
+  folder: string,
+  rid: string,
+  ext: RecordingExtension = DEFAULT_RECORDING_EXTENSION,
+): string {
+  if (rid === '' || !rid.isWellFormed())
+    throw new InvalidCallDataError('the recording id (rid) cannot name a key');
+  return withinLimit(`${folder}${objectKeySegment(rid)}.${ext}`, 'recording');
+}
+
+/** `<folder>transcripts/<tid>.<ext>`, the tid encoded as one segment. */
+export function transcriptKeyIn(folder: string, tid: string, ext: string): string {
+  if (tid === '' || !tid.isWellFormed())
+    throw new InvalidCallDataError('the transcript id (tid) cannot name a key');
+  return withinLimit(`${folder}transcripts/${objectKeySegment(tid)}.${ext}`, 'transcript');
+}
+
+/** The manifest's name in a call's folder. */
+export const MANIFEST_NAME = 'call.json';
+
+/** `<folder>call.json`. */
+export function manifestKeyIn(folder: string): string {
+  return withinLimit(`${folder}${MANIFEST_NAME}`, 'manifest');
+}
+
+/** The folder key a manifest key names (`<folder>call.json` → `<folder>`), or undefined. */
+export function folderOfManifestKey(manifestKey: string): string | undefined {
+  return manifestKey.endsWith(`/${MANIFEST_NAME}`) || manifestKey === MANIFEST_NAME
+    ? manifestKey.slice(0, -MANIFEST_NAME.length)
+    : undefined;
+}
+
 /** `<prefix><sessionId>/<rid>.<ext>`, with the session id and rid encoded as single segments. */
 export function recordingObjectKey(
   prefix: string,
@@ -85,16 +183,5 @@ export function recordingObjectKey(
   rid: string,
   ext: RecordingExtension = DEFAULT_RECORDING_EXTENSION,
 ): string {
-  // Both are validated upstream; these guards keep a slip there from shaping the key.
-  if (sessionId === '' || !sessionId.isWellFormed())
-    throw new InvalidInputError('the session id cannot name a key');
-  if (rid === '' || !rid.isWellFormed())
-    throw new InvalidCallDataError('the recording id (rid) cannot name a key');
-  const key = `${prefix}${objectKeySegment(sessionId)}/${objectKeySegment(rid)}.${ext}`;
-  if (Buffer.byteLength(key) > MAX_OBJECT_KEY_BYTES) {
-    throw new InvalidCallDataError(
-      `the recording's object key would be over S3's ${MAX_OBJECT_KEY_BYTES}-byte key limit (prefix too long)`,
-    );
-  }
-  return key;
+  return recordingKeyIn(defaultCallFolder(prefix, sessionId), rid, ext);
 }

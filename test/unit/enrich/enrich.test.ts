@@ -202,6 +202,7 @@ function harness(
       steps.push({ op: 'recordings' });
       return copier;
     }),
+    folderOf: ({ sessionId }) => `recordings/${sessionId}/`,
     now: () => NOW,
     observe: (event) => observed.push(event),
   };

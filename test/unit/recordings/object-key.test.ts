@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { readArchiveKeyTemplate } from '../../../lib/config.ts';
 import { InvalidCallDataError, InvalidInputError } from '../../../lib/errors.ts';
-import { recordingExtension, recordingObjectKey } from '../../../lib/recordings/object-key.ts';
+import {
+  callFolders,
+  folderOfManifestKey,
+  MAX_OBJECT_KEY_BYTES,
+  manifestKeyIn,
+  recordingExtension,
+  recordingKeyIn,
+  recordingObjectKey,
+  transcriptKeyIn,
+} from '../../../lib/recordings/object-key.ts';
 
 describe('recordingExtension', () => {
   it.each([
@@ -104,5 +114,65 @@ describe('recordingObjectKey', () => {
     expect(() => recordingObjectKey('p'.repeat(900), 's'.repeat(100), 'r'.repeat(100))).toThrow(
       /1024-byte key limit/,
     );
+  });
+});
+
+describe('callFolders', () => {
+  // 2024-02-29T23:59:59Z: the UTC day, not the local one, and a leap day.
+  const LEAP = 1_709_251_199;
+
+  it('is <prefix><sessionId>/ without a template', () => {
+    const folderOf = callFolders({ prefix: 'recordings/', appId: 'app' });
+
+    expect(folderOf({ sessionId: 'v1.us.a/b', initiatedAt: LEAP })).toBe('recordings/v1.us.a%2Fb/');
+  });
+
+  it('fills the date parts from the UTC day the call was initiated, and the app id', () => {
+    const folderOf = callFolders({
+      prefix: 'recordings/',
+      template: '{appId}/{yyyy}/{mm}/day={dd}/{sessionId}',
+      appId: 'app-1',
+    });
+
+    expect(folderOf({ sessionId: 's', initiatedAt: LEAP })).toBe('recordings/app-1/2024/02/day=29/s/');
+    expect(folderOf({ sessionId: 's', initiatedAt: 0 })).toBe('recordings/app-1/1970/01/day=01/s/');
+  });
+
+  it('refuses a call without initiatedAt when the template needs its day', () => {
+    const folderOf = callFolders({ prefix: 'r/', template: '{yyyy}/{sessionId}', appId: 'a' });
+
+    expect(() => folderOf({ sessionId: 's' })).toThrow(InvalidCallDataError);
+    expect(callFolders({ prefix: 'r/', template: 'x/{sessionId}', appId: 'a' })({ sessionId: 's' })).toBe(
+      'r/x/s/',
+    );
+  });
+
+  it('keeps every key within 1,024 bytes for any template the config accepts, whatever the ids', () => {
+    const prefix = 'p'.repeat(400);
+    const template = readArchiveKeyTemplate({
+      RECORDINGS_PREFIX: prefix,
+      ARCHIVE_KEY_TEMPLATE: `${'t'.repeat(100)}/{appId}/{yyyy}/{mm}/{dd}/{sessionId}`,
+    });
+    const folderOf = callFolders({ prefix, template, appId: 'a'.repeat(63) });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 300 }), (id) => {
+        const folder = folderOf({ sessionId: id, initiatedAt: LEAP });
+        for (const key of [
+          recordingKeyIn(folder, id, 'webm'),
+          transcriptKeyIn(folder, id, 'json'),
+          manifestKeyIn(folder),
+        ]) {
+          expect(Buffer.byteLength(key)).toBeLessThanOrEqual(MAX_OBJECT_KEY_BYTES);
+          expect(key.startsWith(prefix)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('names transcripts and the manifest inside the folder, and finds the folder again', () => {
+    expect(transcriptKeyIn('r/s/', 't/1', 'json')).toBe('r/s/transcripts/t%2F1.json');
+    expect(manifestKeyIn('r/s/')).toBe('r/s/call.json');
+    expect(folderOfManifestKey('r/2024/s/call.json')).toBe('r/2024/s/');
+    expect(folderOfManifestKey('r/s/other.json')).toBeUndefined();
   });
 });
