@@ -21,6 +21,17 @@ import {
   startCometChatSimulator,
 } from './simulator/index.ts';
 
+/** The CometChat settings that point the handlers at `simulator`, as if it were the real API. */
+export function simulatorEnv(simulator: CometChatSimulator): Record<string, string> {
+  return {
+    COMETCHAT_APP_ID: simulator.appId,
+    COMETCHAT_REGION: simulator.region,
+    COMETCHAT_API_KEY: simulator.apiKey,
+    COMETCHAT_BASE_URL: simulator.baseUrl,
+    RECORDING_ALLOWED_HOSTS: simulator.recordingsHost,
+  };
+}
+
 /** What the stack was started with. */
 export interface LocalStackOptions {
   /** Keep DynamoDB and S3 data here between runs; default: a temporary folder removed on close. */
@@ -77,13 +88,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     } else {
       simulator = await startCometChatSimulator(options.simulator ?? {});
       closers.push(() => simulator?.close() ?? Promise.resolve());
-      cometChatEnv = {
-        COMETCHAT_APP_ID: simulator.appId,
-        COMETCHAT_REGION: simulator.region,
-        COMETCHAT_API_KEY: simulator.apiKey,
-        COMETCHAT_BASE_URL: simulator.baseUrl,
-        RECORDING_ALLOWED_HOSTS: simulator.recordingsHost,
-      };
+      cometChatEnv = simulatorEnv(simulator);
     }
 
     const env: Record<string, string> = {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, localClients, startDynalite } from '../../dev/local-aws.ts';
+import { simulatorEnv } from '../../dev/local-stack.ts';
 import { type CometChatSimulator, startCometChatSimulator } from '../../dev/simulator/index.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { json, type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
@@ -65,13 +66,7 @@ function calls(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 /** The suite's simulator, handed to the tool as real CometChat credentials. */
-const realCometChat = () => ({
-  COMETCHAT_APP_ID: simulator.appId,
-  COMETCHAT_REGION: simulator.region,
-  COMETCHAT_API_KEY: simulator.apiKey,
-  COMETCHAT_BASE_URL: simulator.baseUrl,
-  RECORDING_ALLOWED_HOSTS: simulator.recordingsHost,
-});
+const realCometChat = () => simulatorEnv(simulator);
 
 /** A deployed stage whose Lambda Invoke API is the scripted server. */
 const stage = () => ({
