@@ -1,20 +1,26 @@
 /**
  * The real `webhook` handler (middy, Powertools, the real SQS client) driven with API Gateway
- * HTTP API v2 events built from the fixtures. SQS has no maintained emulator that speaks its
- * current protocol, so the SQS client is mocked at the SDK boundary (and SSM, for the one test
- * that reads the credentials from a parameter); nothing else is.
+ * HTTP API v2 events built from the fixtures, sending to a real FIFO queue (fauxqs) through a
+ * proxy that counts SQS requests at the wire and can refuse or hold one (faults fauxqs itself
+ * cannot make). SSM is mocked at the SDK boundary for the two tests that read the credentials
+ * from a parameter: npm test has no SSM emulator (the moto suite reads real SecureStrings).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
+import { type LocalQueues, startLocalQueues } from '../../dev/local-queue.ts';
 import { SAMPLE_APP_ID } from '../../dev/simulator/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import { deduplicationIdFor } from '../../lib/queue/message.ts';
+import { eventKeyOf } from '../../lib/webhook/event-key.ts';
+import { forwardRequest } from '../support/counting-proxy.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
@@ -23,22 +29,69 @@ type Handler = (
   context: ReturnType<typeof lambdaContext>,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/cometchat-call-archive-test-enrich.fifo';
+const QUEUE = 'cometchat-call-archive-test-enrich.fifo';
 const CREDENTIALS = 'cometchat:W3bh00kPassw0rd';
 const BASIC = `Basic ${Buffer.from(CREDENTIALS).toString('base64')}`;
 const ENV = {
   COMETCHAT_APP_ID: SAMPLE_APP_ID,
   WEBHOOK_BASIC_AUTH: CREDENTIALS,
-  ENRICH_QUEUE_URL: QUEUE_URL,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
 };
 
-const sqs = mockClient(SQSClient);
 const ssm = mockClient(SSMClient);
+let queues: LocalQueues;
+let sqsProxy: SqsProxy;
 let handler: Handler;
 let output: OutputCapture;
+
+/** What happens to one request reaching the proxy instead of it being passed on at once. */
+type Fault = (req: IncomingMessage, res: ServerResponse, pass: () => void) => void;
+
+/** fauxqs behind a proxy: the webhook's SQS requests, counted, with faults on demand. */
+interface SqsProxy {
+  readonly endpoint: string;
+  /** SQS requests that reached the proxy since the last reset. */
+  readonly requests: number;
+  /** The next requests meet these faults, one each, in order. */
+  faults: Fault[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+async function startSqsProxy(target: string): Promise<SqsProxy> {
+  const upstream = new URL(target);
+  let requests = 0;
+  const faults: Fault[] = [];
+  const server = createServer((req, res) => {
+    requests += 1;
+    const fault = faults.shift();
+    const pass = () => forwardRequest(upstream, req, res);
+    if (fault) fault(req, res, pass);
+    else pass();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return requests;
+    },
+    faults,
+    reset: () => {
+      requests = 0;
+      faults.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The connection drops before SQS answers (the SDK sees a network error). */
+const reset: Fault = (req) => req.socket.destroy();
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/webhooks/${name}.json`, import.meta.url), 'utf8');
@@ -83,31 +136,57 @@ function event(body: string | Buffer, options: RequestOptions = {}): APIGatewayP
   );
 }
 
+/** The queue's URL on the proxy's host (the SQS client sends to a queue URL's own host). */
+const queueUrl = () => `${sqsProxy.endpoint}${new URL(queues.queueUrl(QUEUE)).pathname}`;
+
 async function loadHandler(env: Record<string, string | undefined> = {}): Promise<Handler> {
-  for (const [name, value] of Object.entries({ ...ENV, ...env })) vi.stubEnv(name, value);
+  const sqsEnv = { AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint, ENRICH_QUEUE_URL: queueUrl() };
+  for (const [name, value] of Object.entries({ ...ENV, ...sqsEnv, ...env })) vi.stubEnv(name, value);
   return importHandler<Handler>('functions/webhook.ts');
 }
 
 const post = (body: string | Buffer, options?: RequestOptions, fn: Handler = handler) =>
   fn(event(body, options), lambdaContext('webhook', 6_000));
 const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(response.body ?? 'null');
-const sent = () => sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+/** What the queue holds now, as the webhook sent it. */
+const sent = () =>
+  queues.messages(QUEUE).map((message) => ({
+    MessageBody: message.body,
+    MessageGroupId: message.groupId,
+    MessageDeduplicationId: message.deduplicationId,
+  }));
 
 beforeAll(async () => {
   output = captureOutput();
+  queues = await startLocalQueues({ queues: [QUEUE] });
+  sqsProxy = await startSqsProxy(queues.endpoint);
+  // Not stubbed: the SDK reads these at each request, after vitest has unstubbed a test's env.
+  Object.assign(process.env, {
+    AWS_REGION: ENV.AWS_REGION,
+    AWS_ACCESS_KEY_ID: ENV.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: ENV.AWS_SECRET_ACCESS_KEY,
+    AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint,
+  });
   handler = await loadHandler();
 });
 
-beforeEach(() => {
-  sqs.reset();
+beforeEach(async () => {
   ssm.reset();
-  sqs.on(SendMessageCommand).resolves({ MessageId: randomUUID(), MD5OfMessageBody: '', SequenceNumber: '1' });
+  const direct = new SQSClient({
+    endpoint: queues.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  await direct.send(new PurgeQueueCommand({ QueueUrl: queues.queueUrl(QUEUE) }));
+  direct.destroy();
+  sqsProxy.reset();
 });
 
-afterAll(() => {
+afterAll(async () => {
   output?.stop();
-  sqs.restore();
   ssm.restore();
+  await sqsProxy?.close();
+  await queues?.close();
 });
 
 describe('webhook handler', () => {
@@ -119,8 +198,7 @@ describe('webhook handler', () => {
     const envelope = fixtureObject(name);
     const data = envelope.data as Record<string, unknown>;
     data.sessionId = `v1.us.${SAMPLE_APP_ID}.${randomUUID()}`;
-    const last = trigger === 'recording_generated' ? data.startTime : data.destroyed_at;
-    const eventKey = `${envelope.webhook}:${trigger}:${data.sessionId}:${last}`;
+    const eventKey = eventKeyOf({ trigger, data, webhook: envelope.webhook }, data.sessionId as string);
 
     const response = await post(JSON.stringify(envelope));
 
@@ -128,7 +206,6 @@ describe('webhook handler', () => {
     expect(bodyOf(response)).toEqual({ accepted: true });
     expect(sent()).toEqual([
       {
-        QueueUrl: QUEUE_URL,
         MessageBody: JSON.stringify({ sessionId: data.sessionId, trigger, eventKey }),
         MessageGroupId: data.sessionId,
         MessageDeduplicationId: deduplicationIdFor(eventKey),
@@ -246,7 +323,8 @@ describe('webhook handler', () => {
 
       expect(response.statusCode).toBe(status);
       expect(bodyOf(response)).toEqual(answer);
-      expect(sqs.calls()).toHaveLength(0);
+      expect(sqsProxy.requests).toBe(0);
+      expect(sent()).toEqual([]);
     });
 
     it('asks for Basic credentials with the realm on a 401', async () => {
@@ -258,22 +336,22 @@ describe('webhook handler', () => {
     it('a duplicate delivery: queued once, then answered without calling SQS', async () => {
       const body = JSON.stringify(freshCallEnded());
       const first = await post(body);
-      sqs.resetHistory();
+      sqsProxy.reset();
 
       const second = await post(body);
 
       expect(bodyOf(first)).toEqual({ accepted: true });
       expect(second.statusCode).toBe(200);
       expect(bodyOf(second)).toEqual({ accepted: true, duplicate: true });
-      expect(sqs.calls()).toHaveLength(0);
+      expect(sqsProxy.requests).toBe(0);
+      expect(sent()).toHaveLength(1);
     });
   });
 
   it('answers 503 while SQS refuses, remembers nothing, and queues on the retry', async () => {
     const body = JSON.stringify(freshCallEnded());
-    sqs
-      .on(SendMessageCommand)
-      .rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    // The webhook's client makes two attempts; both lose their connection.
+    sqsProxy.faults.push(reset, reset);
 
     const failed = await post(body);
     const retried = await post(body);
@@ -282,27 +360,30 @@ describe('webhook handler', () => {
     expect(bodyOf(failed)).toEqual({ message: 'Service Unavailable' });
     expect(retried.statusCode).toBe(200);
     expect(bodyOf(retried)).toEqual({ accepted: true });
-    expect(sent()).toHaveLength(2);
-    expect(sent()[1]).toEqual(sent()[0]);
+    expect(sqsProxy.requests).toBe(3);
+    expect(sent()).toHaveLength(1);
   });
 
   it('answers only after SQS has accepted the message', async () => {
     let release: () => void = () => {};
-    sqs
-      .on(SendMessageCommand)
-      .callsFake(() => new Promise((resolve) => (release = () => resolve({ MessageId: 'late' }))));
+    // Held at the proxy until released (well within the client's 700 ms request timeout).
+    sqsProxy.faults.push((_req, _res, pass) => {
+      release = pass;
+    });
     let answered = false;
 
     const pending = post(JSON.stringify(freshCallEnded())).then((response) => {
       answered = true;
       return response;
     });
-    await vi.waitFor(() => expect(sent()).toHaveLength(1));
+    await vi.waitFor(() => expect(sqsProxy.requests).toBe(1), { interval: 5 });
     await Promise.resolve();
 
     expect(answered).toBe(false);
+    expect(sent()).toEqual([]);
     release();
     expect((await pending).statusCode).toBe(200);
+    expect(sent()).toHaveLength(1);
   });
 
   describe('with credentials in SSM', () => {
@@ -342,7 +423,8 @@ describe('webhook handler', () => {
       const response = await post(JSON.stringify(freshCallEnded()), {}, fromSsm);
 
       expect(response.statusCode).toBe(500);
-      expect(sqs.calls()).toHaveLength(0);
+      expect(sqsProxy.requests).toBe(0);
+      expect(sent()).toEqual([]);
     });
   });
 
