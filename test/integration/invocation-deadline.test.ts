@@ -1,22 +1,23 @@
 /**
- * The real enrichCall handler on the local stack, given 4 seconds (as Lambda would with a
- * 4-second timeout) for a call whose recording host trickles its bytes. The download must fail
- * as RecordingDownloadError before the deadline, and once the handler has settled nothing it
- * started may go on: no S3 or DynamoDB request and no recording bytes afterwards, counted at the
- * wire (proxies in front of s3rver and dynalite, the simulator's own log).
+ * The real enrichCall and enrich (queue consumer) handlers on the local stack, given 4 seconds
+ * (as Lambda would with a 4-second timeout) for a call whose recording host trickles its bytes.
+ * The download must fail as RecordingDownloadError before the deadline, and once the handler has
+ * settled nothing it started may go on: no S3 or DynamoDB request and no recording bytes
+ * afterwards, counted at the wire (proxies in front of s3rver and dynalite, the simulator's log).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
-import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
+type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 
 const TIMEOUT_MS = 4_000;
 const SAMPLES = sampleCalls(Date.now());
@@ -27,6 +28,7 @@ let stack: LocalStack;
 let dynamo: CountingProxy;
 let s3: CountingProxy;
 let handler: Handler;
+let consumer: Consumer;
 let output: OutputCapture;
 
 const total = (proxy: CountingProxy) => [...proxy.counts.values()].reduce((sum, n) => sum + n, 0);
@@ -39,8 +41,64 @@ beforeAll(async () => {
   stack.applyEnv();
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
   process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+  // The consumer sends only permanent failures there; this test has none.
+  process.env.ENRICH_DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-dlq.fifo';
   handler = await importHandler<Handler>('functions/enrich-call.ts');
+  consumer = await importHandler<Consumer>('functions/queue-consumer.ts', { fresh: false });
 });
+
+/** One enrichment message for `sessionId`, as the event source mapping delivers it. */
+function sqsEvent(sessionId: string): SQSEvent {
+  return {
+    Records: [
+      {
+        messageId: 'deadline-1',
+        receiptHandle: 'r',
+        body: JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' }),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 's',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          MessageGroupId: 'g',
+          MessageDeduplicationId: 'd',
+          SequenceNumber: '1',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:enrich.fifo',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+}
+
+/** Runs `invoke` against the trickling host; returns its outcome and what the wire saw after it. */
+async function slowRun<T>(invoke: () => Promise<T>) {
+  // 50 KB/s: the 6 MiB recording would take two minutes.
+  stack.simulator?.configureRecordingHost({ bytesPerSecond: 50_000 });
+  stack.simulator?.resetRequests();
+  const started = Date.now();
+  const outcome = await invoke().then(
+    (value) => ({ value, error: undefined }),
+    (error: unknown) => ({ value: undefined, error: error as Error }),
+  );
+  const settledAfterMs = Date.now() - started;
+  const aws = { dynamo: total(dynamo), s3: total(s3) };
+  // The host may hand one more paced slice to the socket before it sees the client close it.
+  await sleep(250);
+  const bytes = stack.simulator?.bytesServed() ?? 0;
+  // Past the moment the invocation would have ended, and then some.
+  await sleep(started + TIMEOUT_MS + 1_000 - Date.now());
+  return {
+    ...outcome,
+    settledAfterMs,
+    bytes,
+    before: { ...aws, bytes },
+    after: { dynamo: total(dynamo), s3: total(s3), bytes: stack.simulator?.bytesServed() ?? 0 },
+  };
+}
 
 afterAll(async () => {
   output?.stop();
@@ -49,28 +107,25 @@ afterAll(async () => {
   await stack?.close();
 });
 
-describe('enrichCall within its time', () => {
-  it('fails a slow download as RecordingDownloadError before the deadline, and leaves nothing running', async () => {
-    const sessionId = WITH_RECORDINGS?.raw.sessionId as string;
-    // 50 KB/s: the 6 MiB recording would take two minutes.
-    stack.simulator?.configureRecordingHost({ bytesPerSecond: 50_000 });
-    stack.simulator?.resetRequests();
-    const started = Date.now();
+describe('handlers within their time', () => {
+  const sessionId = WITH_RECORDINGS?.raw.sessionId as string;
 
-    const error = await rejectionOf(handler({ sessionId }, lambdaContext('enrichCall', TIMEOUT_MS)));
-    const settled = Date.now();
-    const aws = { dynamo: total(dynamo), s3: total(s3) };
-    // The host may hand one more paced slice to the socket before it sees the client close it.
-    await sleep(250);
-    const bytes = stack.simulator?.bytesServed() ?? 0;
+  it('enrichCall fails a slow download as RecordingDownloadError before the deadline, and leaves nothing running', async () => {
+    const run = await slowRun(() => handler({ sessionId }, lambdaContext('enrichCall', TIMEOUT_MS)));
 
-    expect(error.name).toBe('RecordingDownloadError');
-    expect(settled - started).toBeLessThan(TIMEOUT_MS);
-    expect(bytes).toBeGreaterThan(0);
-    // Past the moment the invocation would have ended, and then some: nothing more at the wire.
-    await sleep(started + TIMEOUT_MS + 1_000 - Date.now());
-    expect({ dynamo: total(dynamo), s3: total(s3) }).toEqual(aws);
-    expect(stack.simulator?.bytesServed()).toBe(bytes);
-    expect(output.text()).not.toContain('TimeoutError');
+    expect(run.error?.name).toBe('RecordingDownloadError');
+    expect(run.settledAfterMs).toBeLessThan(TIMEOUT_MS);
+    expect(run.bytes).toBeGreaterThan(0);
+    expect(run.after).toEqual(run.before);
+  });
+
+  it('the queue consumer reports the message for a retry before the deadline, and leaves nothing running', async () => {
+    const run = await slowRun(() => consumer(sqsEvent(sessionId), lambdaContext('enrich', TIMEOUT_MS)));
+
+    expect(run.error).toBeUndefined();
+    expect(run.value).toEqual({ batchItemFailures: [{ itemIdentifier: 'deadline-1' }] });
+    expect(run.settledAfterMs).toBeLessThan(TIMEOUT_MS);
+    expect(run.bytes).toBeGreaterThan(0);
+    expect(run.after).toEqual(run.before);
   });
 });
