@@ -19,6 +19,12 @@ export interface TimeBudget {
 /** Kept back at the end of every invocation for aborted work to unwind and the answer to go out. */
 export const WIND_DOWN_MS = 1_000;
 
+/**
+ * What clean-up after the abort (aborting an upload, writing a resume record) may take in all:
+ * past it middy ends the invocation, and anything still running would outlive the handler.
+ */
+export const CLEANUP_MS = WIND_DOWN_MS / 2;
+
 /** The budget of the invocation `context` describes, from the signal middy handed the handler. */
 export function timeBudgetOf(
   context: Pick<Context, 'getRemainingTimeInMillis'>,
@@ -30,7 +36,7 @@ export function timeBudgetOf(
 
 /**
  * middy's options for every handler. middy settles with `timeoutEarlyResponse` as soon as it
- * aborts the signal; ours waits half the wind-down first, so a handler whose work stops on the
+ * aborts the signal; ours waits {@link CLEANUP_MS} first, so a handler whose work stops on the
  * signal answers with its own error, and only work that ignored it ends as OutOfTimeError (never
  * middy's nameless TimeoutError).
  */
@@ -40,7 +46,7 @@ export const MIDDY_OPTIONS = {
     new Promise((_resolve, reject) => {
       setTimeout(
         () => reject(new OutOfTimeError('the invocation ran out of time before its work stopped')),
-        WIND_DOWN_MS / 2,
+        CLEANUP_MS,
       ).unref();
     }),
 };
