@@ -57,7 +57,11 @@ const config = { endpoint, region: MOTO_REGION, credentials: motoCredentials() }
 const sqs = new SQSClient(config);
 const s3 = new S3Client({ ...config, forcePathStyle: true });
 /** For reading objects back whole (see the header: moto's multipart checksums). */
-const readBack = new S3Client({ ...config, forcePathStyle: true, responseChecksumValidation: 'WHEN_REQUIRED' });
+const readBack = new S3Client({
+  ...config,
+  forcePathStyle: true,
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
 const ssm = new SSMClient(config);
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient(config));
 
@@ -68,6 +72,8 @@ const AUDIO = sessionOf(0);
 const GROUP = sessionOf(2);
 /** Over two of the copier's parts, so the upload is multipart on moto. */
 const LARGE_BYTES = 17 * 1024 * 1024 + 12_345;
+/** What points a function at the simulator and moto's path-style S3 (the rest is as deployed). */
+const LOCAL: Record<string, string> = { S3_FORCE_PATH_STYLE: 'true', POWERTOOLS_METRICS_DISABLED: 'true' };
 /** The call holding that recording, added to the simulator in the setup. */
 const LARGE = { sessionId: '' };
 
@@ -102,7 +108,11 @@ type CallItem = Record<string, unknown> & {
   recordings?: { rid: string; bucket: string; key: string; bytes: number; sha256: string }[];
 };
 
-async function deliver(fixture: string, sessionId: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function deliver(
+  fixture: string,
+  sessionId: string,
+  to: DeployedFunction = webhook,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const envelope = JSON.parse(
     readFileSync(new URL(`../fixtures/webhooks/${fixture}.json`, import.meta.url), 'utf8'),
   );
@@ -117,7 +127,7 @@ async function deliver(fixture: string, sessionId: string): Promise<APIGatewayPr
     Buffer.from(JSON.stringify(envelope)),
     'POST /webhooks/cometchat',
   );
-  return webhook.invoke<APIGatewayProxyStructuredResultV2>(request);
+  return to.invoke<APIGatewayProxyStructuredResultV2>(request);
 }
 
 /** Lambda's poller, once: the queue's next batch to the packaged `enrich` handler. */
@@ -196,18 +206,16 @@ beforeAll(async () => {
 
   dynamodbProxy = await startCountingProxy(endpoint);
   s3Proxy = await startCountingProxy(endpoint);
-  const local = {
+  Object.assign(LOCAL, {
     COMETCHAT_BASE_URL: simulator.baseUrl,
     RECORDING_ALLOWED_HOSTS: simulator.recordingsHost,
-    S3_FORCE_PATH_STYLE: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  };
+  });
   const start = (name: string, zip: string, env: Record<string, string> = {}) =>
     startFunction({
       motoEndpoint: endpoint,
       functionName: `cometchat-call-archive-${STAGE}-${name}`,
       folder: folders[zip] ?? '',
-      env: { ...local, ...env },
+      env: { ...LOCAL, ...env },
     });
   [webhook, enrich, enrichCall, backfill] = await Promise.all([
     start('webhook', 'webhook', { ENRICH_QUEUE_URL: QUEUE }),
@@ -263,12 +271,24 @@ describe('the packaged handlers on moto', () => {
   it('drops a redelivered webhook in the queue: one message for the same event', async () => {
     await sqs.send(new PurgeQueueCommand({ QueueUrl: QUEUE }));
     const sessionId = sessionOf(1);
+    // The redelivery reaches another container, which has not seen the event: only the queue's
+    // deduplication id can drop it.
+    const other = await startFunction({
+      motoEndpoint: endpoint,
+      functionName: `cometchat-call-archive-${STAGE}-webhook`,
+      folder: folders.webhook ?? '',
+      env: { ...LOCAL, ENRICH_QUEUE_URL: QUEUE },
+    });
 
-    const first = await deliver('call-ended', sessionId);
-    const again = await deliver('call-ended', sessionId);
+    try {
+      const first = await deliver('call-ended', sessionId);
+      const again = await deliver('call-ended', sessionId, other);
 
-    expect(first.statusCode).toBe(200);
-    expect(again.statusCode).toBe(200);
+      expect(JSON.parse(first.body ?? '')).toEqual({ accepted: true });
+      expect(JSON.parse(again.body ?? '')).toEqual({ accepted: true });
+    } finally {
+      await other.stop();
+    }
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: QUEUE, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
     );
@@ -323,6 +343,28 @@ describe('the packaged handlers on moto', () => {
     expect(dynamodbProxy.count(...DYNAMODB_WRITES)).toBe(0);
     expect(s3Proxy.count('PUT', 'POST', 'DELETE')).toBe(0);
     expect(await callItem(GROUP)).toEqual(before);
+  });
+
+  it('names an S3 failure during a copy StorageError, not RecordingDownloadError', async () => {
+    const sessionId = `v1.us.${simulator.appId}.${randomUUID()}`;
+    simulator.addCall({
+      raw: { ...(SAMPLES[0]?.raw ?? {}), sessionId, hasRecording: true },
+      recordings: [{ rid: `r-${randomUUID()}`, bytes: 64 * 1024 }],
+    });
+    // The same function with a bucket S3 does not have: every write fails on S3's side.
+    const misconfigured = await startFunction({
+      motoEndpoint: endpoint,
+      functionName: `cometchat-call-archive-${STAGE}-enrichCall`,
+      folder: folders.enrichCall ?? '',
+      env: { ...LOCAL, RECORDINGS_BUCKET: `missing-${randomUUID()}` },
+    });
+
+    try {
+      await expect(misconfigured.invoke({ sessionId })).rejects.toMatchObject({ name: 'StorageError' });
+    } finally {
+      await misconfigured.stop();
+    }
+    expect(await callItem(sessionId)).toBeUndefined();
   });
 
   it('enrichCall names a call CometChat does not know as CallNotFoundError', async () => {

@@ -4,7 +4,8 @@
  * full template names, then an update to the full template. Nothing in the template is rewritten,
  * so the Lambda functions' `Code` points at real objects in moto's S3, as it does in AWS.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   CloudFormationClient,
@@ -31,13 +32,28 @@ export interface Template {
   Resources: Record<string, Resource>;
 }
 
-/** `osls package` for `stage` into `dir`, offline; the variables serverless.yml insists on come from `env`. */
+/** What `osls package` reads from the project: copied (osls wants a real serverless.yml) or linked. */
+const SERVICE_FILES = ['serverless.yml', 'package.json', 'tsconfig.json'];
+const SERVICE_FOLDERS = ['node_modules', 'functions', 'lib', 'infra'];
+
+/**
+ * `osls package` for `stage` into `dir`, offline; the variables serverless.yml insists on come
+ * from `env`. It runs in a private folder linking the project's files, because serverless-esbuild
+ * builds in `<service>/.esbuild`, which another package run (a test, a benchmark) may be using.
+ */
 export async function packageStage(stage: string, dir: string, env: Record<string, string>): Promise<void> {
-  await run(
-    process.execPath,
-    [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', dir],
-    { env: { SLS_TELEMETRY_DISABLED: '1', ...env } },
-  );
+  const service = await mkdtemp(join(tmpdir(), 'cometchat-service-'));
+  try {
+    for (const name of SERVICE_FILES) await copyFile(join(ROOT, name), join(service, name));
+    for (const name of SERVICE_FOLDERS) await symlink(join(ROOT, name), join(service, name));
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', dir],
+      { cwd: service, env: { SLS_TELEMETRY_DISABLED: '1', ...env } },
+    );
+  } finally {
+    await rm(service, { recursive: true, force: true });
+  }
 }
 
 /** Reads a packaged template (`create` or `update`). */
