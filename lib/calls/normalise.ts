@@ -27,6 +27,7 @@ import {
   type CallDraft,
   type CallStatus,
   callPk,
+  dayIndexKeys,
   type NormalisedCall,
   type Participant,
   type RecordingSource,
@@ -47,7 +48,6 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
   const pk = callPk(sessionId);
 
   const initiatedAt = toUnixSeconds(field(raw, 'initiatedAt'));
-  const initiatedIso = initiatedAt === undefined ? undefined : new Date(initiatedAt * 1000).toISOString();
   const startedAt = toUnixSeconds(field(raw, 'startedAt'));
   const endedAt = toUnixSeconds(field(raw, 'endedAt'));
 
@@ -85,8 +85,7 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
     participants,
     recordings: [],
     transcripts: [],
-    gsi2pk: initiatedIso === undefined ? undefined : `DAY#${initiatedIso.slice(0, 10)}`,
-    gsi2sk: initiatedIso === undefined ? undefined : `${initiatedIso}#${sessionId}`,
+    ...dayIndexKeys(sessionId, initiatedAt),
   });
   return { call, recordings };
 }

@@ -121,6 +121,12 @@ export interface CallItem extends CallDraft {
   enrichedAt: string;
   /** Counts commits; each commit is conditional on the revision it was planned from. */
   revision: number;
+  /**
+   * The revision whose manifest (and, with a bus, `CallArchived` event) went out. A commit never
+   * carries it over, so after any commit that changed the call it differs from `revision`: the
+   * manifest and the event are owed until a run sends them and sets it (docs/data-model.md).
+   */
+  publishedRevision?: number;
 }
 
 /** A participant index item (`byUser`), derived from the committed call item. */
@@ -154,6 +160,16 @@ export interface RecordingSource {
 export interface NormalisedCall {
   call: CallDraft;
   recordings: RecordingSource[];
+}
+
+/** The `byDay` index keys of a call initiated at `initiatedAt` (Unix seconds); none without it. */
+export function dayIndexKeys(
+  sessionId: string,
+  initiatedAt: number | undefined,
+): { gsi2pk?: string; gsi2sk?: string } {
+  if (initiatedAt === undefined) return {};
+  const iso = new Date(initiatedAt * 1000).toISOString();
+  return { gsi2pk: `DAY#${iso.slice(0, 10)}`, gsi2sk: `${iso}#${sessionId}` };
 }
 
 /** `CALL#<sessionId>`: the partition holding a call and its index items. */

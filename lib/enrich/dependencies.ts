@@ -1,9 +1,9 @@
 /**
  * Builds the enrichment use case's adapters from configuration. Used by the Lambda handlers
  * (once per container, at module scope) and by the local runner, which hands in its own clients.
- * The S3 client and the recording copier are imported only when the first call with recordings
- * arrives, so a container that never sees one never loads them (with esbuild's `splitting`,
- * never even parses them: docs/benchmarks.md).
+ * The S3 client, the recording copier and the EventBridge sink are imported on first use, so a
+ * container whose calls never change (every manifest written) never loads them (with esbuild's
+ * `splitting`, never even parses them: docs/benchmarks.md).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,9 +12,12 @@ import { createCometChatClient } from '../cometchat/client.ts';
 import {
   readArchiveKeyTemplate,
   readCometChatConfig,
+  readEventsConfig,
   readRecordingsConfig,
   readStoreConfig,
 } from '../config.ts';
+import type { EventSink } from '../events/archive-events.ts';
+import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
 import { callFolders } from '../recordings/object-key.ts';
 import { secretProvider } from '../secrets.ts';
@@ -27,6 +30,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface ClientOverrides {
   dynamodb?: DynamoDBDocumentClient;
   s3?: () => Promise<S3Client>;
+  /** Where events go instead of EVENT_BUS_NAME's bus (`npm start`: .local/events.jsonl). */
+  events?: EventSink;
 }
 
 /** Validates every variable enrichment needs (failing fast, naming the variable) and wires the adapters. */
@@ -37,6 +42,7 @@ export function enrichDependenciesFromEnv(
   const cometChatConfig = readCometChatConfig(env);
   const storeConfig = readStoreConfig(env);
   const recordingsConfig = readRecordingsConfig(env);
+  const eventsConfig = readEventsConfig(env);
   const folderOf = callFolders({
     prefix: recordingsConfig.prefix,
     template: readArchiveKeyTemplate(env),
@@ -50,16 +56,22 @@ export function enrichDependenciesFromEnv(
   const documents = clients.dynamodb ?? createDocumentClient();
   const store = createCallStore({ tableName: storeConfig.tableName, client: documents });
 
+  let s3Client: Promise<S3Client> | undefined;
+  const s3 = () => {
+    s3Client ??= clients.s3 ? clients.s3() : defaultS3Client(recordingsConfig.forcePathStyle);
+    return s3Client;
+  };
+
   let copier: Promise<RecordingCopier> | undefined;
   const recordings = () => {
     copier ??= (async () => {
-      const [{ createRecordingCopier }, { createUploadRecords }, s3] = await Promise.all([
+      const [{ createRecordingCopier }, { createUploadRecords }, client] = await Promise.all([
         import('../recordings/copy-recording.ts'),
         import('../store/upload-records.ts'),
-        clients.s3 ? clients.s3() : defaultS3Client(recordingsConfig.forcePathStyle),
+        s3(),
       ]);
       return createRecordingCopier({
-        s3,
+        s3: client,
         bucket: recordingsConfig.bucket,
         prefix: recordingsConfig.prefix,
         policy: { allowedHosts: recordingsConfig.allowedHosts },
@@ -70,7 +82,31 @@ export function enrichDependenciesFromEnv(
     return copier;
   };
 
-  return { cometChat, store, recordings, folderOf };
+  let manifestStore: Promise<ManifestStore> | undefined;
+  const manifests = () => {
+    manifestStore ??= (async () => {
+      const [{ createManifestStore }, client] = await Promise.all([
+        import('../manifest/manifest-store.ts'),
+        s3(),
+      ]);
+      return createManifestStore({ s3: client, bucket: recordingsConfig.bucket });
+    })();
+    return manifestStore;
+  };
+
+  let sink: Promise<EventSink> | undefined;
+  const given = clients.events;
+  const events = given
+    ? async () => given
+    : eventsConfig &&
+      (() => {
+        sink ??= import('../events/eventbridge-sink.ts').then(({ createEventBridgeSink }) =>
+          createEventBridgeSink({ busName: eventsConfig.busName }),
+        );
+        return sink;
+      });
+
+  return { cometChat, store, recordings, manifests, ...(events && { events }), folderOf };
 }
 
 async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {

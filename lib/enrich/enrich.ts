@@ -1,18 +1,20 @@
 /**
- * The enrichment use case: one CometChat session in, its call, participants and recordings
- * stored. It takes its adapters as arguments, so the Lambda handlers, the queue consumer, the
- * local runner and the tests all drive the same code with their own clients.
+ * The enrichment use case: one CometChat session in; its call, participants and recordings
+ * stored, then its manifest (and, with a bus, its `CallArchived` event) sent. It takes its
+ * adapters as arguments, so the Lambda handlers, the queue consumer, the local runner and the
+ * tests all drive the same code with their own clients.
  */
 
 import { normaliseCall } from '../calls/normalise.ts';
 import { sessionIdFromEvent } from '../calls/session-id.ts';
 import type { NormalisedCall, RecordingEntry, RecordingSource } from '../calls/types.ts';
-import type { CometChatClient } from '../cometchat/client.ts';
+import type { CometChatClient, RawCall } from '../cometchat/client.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
-import { type FolderParts, folderOfManifestKey } from '../recordings/object-key.ts';
+import { type FolderParts, folderOfManifestKey, manifestKeyIn } from '../recordings/object-key.ts';
 import { assertStorable } from '../store/call-limits.ts';
 import type { CallStore, SaveOutcome } from '../store/call-store.ts';
 import { mergeCall } from '../store/merge-call.ts';
+import { type PublishDependencies, publishOwed } from './publish.ts';
 
 /** One recording in an {@link EnrichmentResult}. */
 export interface RecordingResult {
@@ -33,10 +35,13 @@ export interface EnrichmentResult {
   recordings: RecordingResult[];
 }
 
-/** Adapters the use case needs. `recordings` is lazy: S3 is only loaded for calls that have any. */
-export interface EnrichDependencies {
+/**
+ * Adapters the use case needs. `recordings`, `manifests` and `events` are lazy: S3 is loaded
+ * only for a call that has files or changed, EventBridge only when an event is owed.
+ */
+export interface EnrichDependencies extends PublishDependencies {
   cometChat: Pick<CometChatClient, 'getCall'>;
-  store: Pick<CallStore, 'load' | 'save'>;
+  store: Pick<CallStore, 'load' | 'save' | 'markPublished'>;
   recordings: () => Promise<RecordingCopier>;
   /** The folder key (`<prefix>…/`) of a call, as ARCHIVE_KEY_TEMPLATE places it. */
   folderOf: (call: FolderParts) => string;
@@ -50,7 +55,8 @@ export type EnrichObservation =
   | { kind: 'fetched'; sessionId: string; status: string; participants: number; recordings: number }
   | { kind: 'recording'; sessionId: string; rid: string; copied: boolean; bytes: number }
   | { kind: 'url-refreshed'; sessionId: string; rid: string }
-  | { kind: 'saved'; sessionId: string; outcome: SaveOutcome };
+  | { kind: 'saved'; sessionId: string; outcome: SaveOutcome }
+  | { kind: 'published'; sessionId: string; revision: number };
 
 /** Per-invocation limits. */
 export interface EnrichOptions {
@@ -89,8 +95,14 @@ export async function enrichCall(
   const sessionId = sessionIdFromEvent(event);
   const observe = deps.observe ?? (() => {});
   const { signal } = options;
-  const fetchCall = async (): Promise<NormalisedCall> =>
-    normaliseCall(await deps.cometChat.getCall(sessionId, options), sessionId);
+  // The latest Get Call response, as received: the manifest keeps it (signed queries removed).
+  let response: RawCall | undefined;
+  const fetchCall = async (): Promise<NormalisedCall> => {
+    const raw = await deps.cometChat.getCall(sessionId, options);
+    const normalised = normaliseCall(raw, sessionId);
+    response = raw;
+    return normalised;
+  };
 
   const fetched = await fetchCall();
   observe({
@@ -108,10 +120,12 @@ export async function enrichCall(
       sessionId,
       initiatedAt: previous?.call.initiatedAt ?? fetched.call.initiatedAt ?? fetched.call.startedAt,
     });
+  const manifestKey = manifestKeyIn(folder);
   const stored = new Map(previous?.call.recordings.map((r) => [r.rid, r]));
   assertStorable(
     mergeCall(previous?.call, {
       ...fetched.call,
+      manifestKey,
       recordings: fetched.recordings.map((r) => stored.get(r.rid) ?? largestEntry(r)),
     }),
   );
@@ -148,10 +162,13 @@ export async function enrichCall(
   }
 
   const { outcome, call } = await deps.store.save(
-    { ...fetched.call, recordings: entries },
+    { ...fetched.call, recordings: entries, manifestKey },
     { previous, now: deps.now?.(), signal },
   );
   observe({ kind: 'saved', sessionId, outcome });
+  // Owed after this commit, or still owed by an earlier run that failed after its commit.
+  const published = await publishOwed(call, response, deps, { signal });
+  if (published !== undefined) observe({ kind: 'published', sessionId, revision: published });
   return {
     sessionId,
     status: call.status,

@@ -11,8 +11,8 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 /** DynamoDB's limits on key attributes, table and index alike, in UTF-8 bytes. */
 const MAX_PARTITION_KEY_BYTES = 2048;
 const MAX_SORT_KEY_BYTES = 1024;
-/** What a commit adds to the draft: `enrichedAt` and `revision` at their largest. */
-const STAMP = { enrichedAt: '2000-01-01T00:00:00.000Z', revision: 1e15 };
+/** What a commit (and its publication) adds to the draft, at their largest. */
+const STAMP = { enrichedAt: '2000-01-01T00:00:00.000Z', revision: 1e15, publishedRevision: 1e15 };
 
 /** Bytes a number takes: about one per two significant digits, plus one. */
 function numberBytes(n: number): number {

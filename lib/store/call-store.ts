@@ -14,6 +14,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../aws/dynamodb.ts';
 import { backoffDelayMs, sleep } from '../backoff.ts';
@@ -65,6 +66,16 @@ export interface CallStore {
     draft: CallDraft,
     options: StoreOptions & { previous: StoredCall | undefined; now?: Date },
   ): Promise<{ outcome: SaveOutcome; call: CallItem }>;
+  /**
+   * Records that the manifest (and event) of `revision` went out: sets `publishedRevision`, on
+   * the condition that the call is still at that revision. False when another commit came first.
+   */
+  markPublished(sessionId: string, revision: number, options?: StoreOptions): Promise<boolean>;
+  /**
+   * Puts a call item rebuilt from its manifest, unless the table holds a later revision, and
+   * brings the index in line with it. Returns whether the item was put.
+   */
+  restore(call: CallItem, options?: StoreOptions): Promise<boolean>;
   /** Backfill checkpoint item pk=BACKFILL, sk=CHECKPOINT#<name>: { highWaterMark: number (unix s), takenAt: ISO }. */
   getCheckpoint(
     name: string,
@@ -260,6 +271,44 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     throw new StorageError(`call ${draft.sessionId}: other runs committed first ${SAVE_ATTEMPTS} times`);
   }
 
+  async function markPublished(
+    sessionId: string,
+    revision: number,
+    { signal }: StoreOptions = {},
+  ): Promise<boolean> {
+    try {
+      await send(
+        'UpdateItem',
+        new UpdateCommand({
+          TableName,
+          Key: { pk: callPk(sessionId), sk: CALL_SK },
+          UpdateExpression: 'SET publishedRevision = :revision',
+          ConditionExpression: 'revision = :revision',
+          ExpressionAttributeValues: { ':revision': revision },
+        }),
+        signal,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      return false;
+    }
+  }
+
+  async function restore(call: CallItem, { signal }: StoreOptions = {}): Promise<boolean> {
+    assertStorable(call);
+    const put = await putIf(
+      call,
+      'attribute_not_exists(pk) OR revision <= :revision',
+      { ':revision': call.revision },
+      signal,
+    );
+    if (!put) return false;
+    const stored = await load(call.sessionId, { signal });
+    if (stored) await repairIndex(stored.call, stored.index as unknown as Item[], signal);
+    return true;
+  }
+
   async function getCheckpoint(
     name: string,
     { signal }: StoreOptions = {},
@@ -337,5 +386,5 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     return summaries;
   }
 
-  return { load, save, getCheckpoint, putCheckpoint, getSummaries };
+  return { load, save, markPublished, restore, getCheckpoint, putCheckpoint, getSummaries };
 }

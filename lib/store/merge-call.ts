@@ -5,9 +5,14 @@
 import { canonicalJson, compareStrings } from '../calls/coerce.ts';
 import { type CallDraft, type CallItem, STATUS_RANK } from '../calls/types.ts';
 
-/** The call item without what the store stamps on a commit. */
+/** The call item without what the store stamps on a commit or after it (`publishedRevision`). */
 export function draftOf(call: CallItem | CallDraft): CallDraft {
-  const { enrichedAt: _enrichedAt, revision: _revision, ...draft } = call as CallItem;
+  const {
+    enrichedAt: _enrichedAt,
+    revision: _revision,
+    publishedRevision: _publishedRevision,
+    ...draft
+  } = call as CallItem;
   return draft;
 }
 

@@ -2,19 +2,24 @@
  * The self-describing archive (issue 12) on the local stack: dynalite, s3rver and the CometChat
  * simulator over HTTP, driven through the real `enrichCall` handler.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import type { SimulatedCall } from '../../dev/simulator/index.ts';
 import type { CallItem } from '../../lib/calls/types.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
+import { createManifestStore } from '../../lib/manifest/manifest-store.ts';
+import { rebuildFromManifests } from '../../lib/manifest/rebuild.ts';
+import { createCallStore } from '../../lib/store/call-store.ts';
+import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { storedDigest } from '../support/s3.ts';
+import { type S3FaultProxy, startS3FaultProxy } from '../support/s3-fault-proxy.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
 
@@ -22,6 +27,8 @@ type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Pr
 const INITIATED_AT = 1_709_200_800;
 let stack: LocalStack;
 let documents: DynamoDBDocumentClient;
+let s3Proxy: S3FaultProxy;
+let dynamoProxy: CountingProxy;
 let output: OutputCapture;
 let sequence = 0;
 
@@ -68,6 +75,8 @@ async function loadHandler(env: Record<string, string> = {}): Promise<Handler> {
   stack.applyEnv();
   delete process.env.ARCHIVE_KEY_TEMPLATE;
   delete process.env.EVENT_BUS_NAME;
+  process.env.AWS_ENDPOINT_URL_S3 = s3Proxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoProxy.endpoint;
   Object.assign(process.env, env);
   return importHandler<Handler>('functions/enrich-call.ts');
 }
@@ -92,12 +101,60 @@ beforeAll(async () => {
   output = captureOutput();
   stack = await startLocalStack({ simulator: { calls: [] } });
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
+  s3Proxy = await startS3FaultProxy(stack.env.AWS_ENDPOINT_URL_S3 as string);
+  dynamoProxy = await startCountingProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB as string);
 });
 
 afterAll(async () => {
   output?.stop();
+  await s3Proxy?.close();
+  await dynamoProxy?.close();
   await stack?.close();
 });
+
+async function readObject(key: string): Promise<string> {
+  const object = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+  return (await object.Body?.transformToString('utf-8')) ?? '';
+}
+
+async function tagsOf(key: string): Promise<Record<string, string>> {
+  const { TagSet = [] } = await stack.clients.s3.send(
+    new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: key }),
+  );
+  return Object.fromEntries(TagSet.map((tag) => [tag.Key, tag.Value]));
+}
+
+/** Every call and participant item in the table, in key order. */
+async function archiveItems(): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey, ConsistentRead: true }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items
+    .filter((item) => item.entity === 'call' || item.entity === 'participant')
+    .sort((a, b) => `${a.pk}\u0000${a.sk}`.localeCompare(`${b.pk}\u0000${b.sk}`));
+}
+
+/** Deletes every item of the table: the table is lost. */
+async function emptyTable(): Promise<void> {
+  const { Items = [] } = await documents.send(new ScanCommand({ TableName: stack.tableName }));
+  for (let i = 0; i < Items.length; i += 25) {
+    await documents.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [stack.tableName]: Items.slice(i, i + 25).map((item) => ({
+            DeleteRequest: { Key: { pk: item.pk, sk: item.sk } },
+          })),
+        },
+      }),
+    );
+  }
+}
 
 describe('ARCHIVE_KEY_TEMPLATE', () => {
   it('puts every file of a call in the folder the template names, by the UTC day it was initiated', async () => {
@@ -125,6 +182,22 @@ describe('ARCHIVE_KEY_TEMPLATE', () => {
     );
   });
 
+  it('keeps a stored call in its folder when the template changes later', async () => {
+    const sessionId = addCall({ recordings: 1 });
+    const first = await invoke(await loadHandler({ ARCHIVE_KEY_TEMPLATE: 'a/{sessionId}' }), sessionId);
+    addCall({ sessionId, recordings: 2 });
+
+    const second = await invoke(await loadHandler({ ARCHIVE_KEY_TEMPLATE: 'b/{sessionId}' }), sessionId);
+
+    const folder = `recordings/a/${sessionId}/`;
+    expect(first.recordings.map((r) => r.key)).toEqual([`${folder}rec-${sequence}-0.mp4`]);
+    expect(second.recordings.map((r) => [r.key, r.copied])).toEqual([
+      [`${folder}rec-${sequence}-0.mp4`, false],
+      [`${folder}rec-${sequence}-1.mp4`, true],
+    ]);
+    expect(await keysUnder('recordings/b/')).toEqual([]);
+  });
+
   it.each([
     ['without {sessionId}', '{yyyy}/{mm}'],
     ['with an unknown placeholder', '{yyyy}/{hh}/{sessionId}'],
@@ -137,5 +210,144 @@ describe('ARCHIVE_KEY_TEMPLATE', () => {
       name: 'ConfigError',
       message: expect.stringMatching(/ARCHIVE_KEY_TEMPLATE/),
     });
+  });
+});
+
+describe('the manifest (call.json)', () => {
+  it('is written after the files it names: the call, its files with sha256, the raw response without signatures', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({
+      recordings: 2,
+      raw: {
+        tags: ['support'],
+        metaData: [{ link: 'https://files.cometchat.io/notes.txt?Signature=abc&Expires=99#frag' }],
+      },
+    });
+    s3Proxy.reset();
+
+    const result = await invoke(handler, sessionId);
+
+    const key = `recordings/${sessionId}/call.json`;
+    const text = await readObject(key);
+    const manifest = JSON.parse(text);
+    const call = await callItem(sessionId);
+    expect(manifest.manifestVersion).toBe(1);
+    expect(manifest.call).toMatchObject({ sessionId, status: 'ended', revision: call.revision });
+    expect(manifest.call.participants).toEqual(call.participants);
+    expect(manifest.call.recordings).toEqual(call.recordings);
+    expect(manifest.call.recordings.map((r: { key: string; sha256: string }) => [r.key, r.sha256])).toEqual(
+      result.recordings.map((r) => [r.key, r.sha256]),
+    );
+    expect(manifest.call.transcripts).toEqual([]);
+    expect(manifest.response).toMatchObject({ sessionId, tags: ['support'], hasRecording: true });
+    expect(manifest.response.metaData).toEqual([{ link: 'https://files.cometchat.io/notes.txt' }]);
+    expect(manifest.response.recordings).toHaveLength(2);
+    for (const recording of manifest.response.recordings) {
+      expect(recording.recording_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/recordings\/[^?#]+$/);
+    }
+    expect(text).not.toMatch(/Signature|Expires|Key-Pair-Id|[?#]/);
+    expect(call).toMatchObject({ manifestKey: key, publishedRevision: call.revision });
+    expect(await tagsOf(key)).toEqual({
+      sha256: (await storedDigest(stack.clients.s3, stack.bucket, key)).sha256,
+      hold: 'false',
+    });
+    // The manifest is the last object written: after every recording and its tag.
+    const sent = s3Proxy.events.filter((e) => e.phase === '>').map((e) => e.op);
+    expect(sent.filter((op) => op === 'PutObject')).toHaveLength(3);
+    expect(sent.slice(-3)).toEqual(['GetObjectTagging', 'PutObject', 'PutObjectTagging']);
+  });
+
+  it('is not written again, nor anything else, when an unchanged call is enriched again', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({ recordings: 1 });
+    await invoke(handler, sessionId);
+    const before = await readObject(`recordings/${sessionId}/call.json`);
+    s3Proxy.reset();
+    dynamoProxy.reset();
+
+    await invoke(handler, sessionId);
+
+    expect(s3Proxy.count('PutObject') + s3Proxy.count('PutObjectTagging')).toBe(0);
+    expect(s3Proxy.count('CreateMultipartUpload')).toBe(0);
+    expect(dynamoProxy.count(...DYNAMODB_WRITES)).toBe(0);
+    expect(await readObject(`recordings/${sessionId}/call.json`)).toBe(before);
+  });
+
+  it('is rewritten when the call changes', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall();
+    await invoke(handler, sessionId);
+    addCall({ sessionId, recordings: 1 });
+
+    await invoke(handler, sessionId);
+
+    const manifest = JSON.parse(await readObject(`recordings/${sessionId}/call.json`));
+    expect(manifest.call.revision).toBe(2);
+    expect(manifest.call.recordings).toHaveLength(1);
+    expect(await callItem(sessionId)).toMatchObject({ revision: 2, publishedRevision: 2 });
+  });
+
+  it('fails the run retryably when it cannot be written, and the next run writes it', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall();
+    s3Proxy.reset();
+    s3Proxy.failOn('PutObject', 1, 500, 'InternalError');
+
+    const error = await rejectionOf(invoke(handler, sessionId));
+
+    expect(error.name).toBe('StorageError');
+    expect(await callItem(sessionId)).toMatchObject({ revision: 1 });
+    expect(await callItem(sessionId)).not.toHaveProperty('publishedRevision');
+    expect(await keysUnder(`recordings/${sessionId}/`)).toEqual([]);
+    s3Proxy.reset();
+
+    await invoke(handler, sessionId);
+
+    const manifest = JSON.parse(await readObject(`recordings/${sessionId}/call.json`));
+    expect(manifest.call).toMatchObject({ sessionId, revision: 1 });
+    expect(await callItem(sessionId)).toMatchObject({ revision: 1, publishedRevision: 1 });
+  });
+});
+
+describe('rebuild from S3', () => {
+  it('puts back every call item and index item from the manifests alone, once the table is lost', async () => {
+    const handler = await loadHandler({ ARCHIVE_KEY_TEMPLATE: '{yyyy}/{mm}/{sessionId}' });
+    for (const recordings of [0, 1, 2]) await invoke(handler, addCall({ recordings }));
+    const before = await archiveItems();
+    expect(before.filter((item) => item.entity === 'call').length).toBeGreaterThanOrEqual(3);
+    await emptyTable();
+    expect(await archiveItems()).toEqual([]);
+
+    const result = await rebuildFromManifests(
+      {
+        manifests: createManifestStore({ s3: stack.clients.s3, bucket: stack.bucket }),
+        store: createCallStore({ tableName: stack.tableName, client: documents }),
+      },
+      'recordings/',
+    );
+
+    expect(result.failed).toEqual([]);
+    expect(result.restored).toBe(before.filter((item) => item.entity === 'call').length);
+    expect(await archiveItems()).toEqual(before);
+  });
+
+  it('leaves a call the table holds at a later revision as it is', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall();
+    await invoke(handler, sessionId);
+    const manifests = createManifestStore({ s3: stack.clients.s3, bucket: stack.bucket });
+    const old = await manifests.get(`recordings/${sessionId}/call.json`);
+    addCall({ sessionId, recordings: 1 });
+    await invoke(handler, sessionId);
+    const latest = await callItems(documents, stack.tableName, sessionId);
+    await manifests.put(`recordings/${sessionId}/call.json`, old as never);
+
+    const result = await rebuildFromManifests(
+      { manifests, store: createCallStore({ tableName: stack.tableName, client: documents }) },
+      `recordings/${sessionId}/`,
+    );
+
+    expect(result).toMatchObject({ manifests: 1, restored: 0, newer: 1, failed: [] });
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual(latest);
   });
 });

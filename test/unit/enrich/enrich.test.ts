@@ -74,6 +74,8 @@ type Step =
       existing: RecordingEntry | undefined;
       signal: AbortSignal | undefined;
     }
+  | { op: 'manifest'; key: string; revision: number }
+  | { op: 'markPublished'; revision: number }
   | {
       op: 'save';
       input: CallDraft;
@@ -197,7 +199,23 @@ function harness(
         if (result instanceof Error) throw result;
         return result;
       },
+      async markPublished(_sessionId, revision) {
+        steps.push({ op: 'markPublished', revision });
+        return true;
+      },
     },
+    manifests: async () => ({
+      bucket: BUCKET,
+      async put(key, manifest) {
+        steps.push({ op: 'manifest', key, revision: manifest.call.revision });
+      },
+      keys: () => {
+        throw new Error('not used by enrichment');
+      },
+      get: async () => {
+        throw new Error('not used by enrichment');
+      },
+    }),
     recordings: vi.fn(async () => {
       steps.push({ op: 'recordings' });
       return copier;
@@ -244,12 +262,46 @@ describe('enrichCall', () => {
     expect(h.observed).toEqual([]);
   });
 
-  it('fetches, loads, copies and saves, in that order', async () => {
+  it('fetches, loads, copies, saves, then writes the manifest and marks it written, in that order', async () => {
     const h = harness({ calls: [rawCall({ recordings: [{ rid: 'r1' }, { rid: 'r2' }] })] });
 
     await enrichCall({ sessionId: SESSION }, h.deps);
 
-    expect(h.ops()).toEqual(['getCall', 'load', 'recordings', 'copy', 'copy', 'save']);
+    expect(h.ops()).toEqual([
+      'getCall',
+      'load',
+      'recordings',
+      'copy',
+      'copy',
+      'save',
+      'manifest',
+      'markPublished',
+    ]);
+    expect(h.steps).toContainEqual({ op: 'manifest', key: `recordings/${SESSION}/call.json`, revision: 1 });
+    expect(h.saved().input.manifestKey).toBe(`recordings/${SESSION}/call.json`);
+  });
+
+  it('sends nothing when the call is unchanged and its manifest was written', async () => {
+    const draft = storedCall({}).call;
+    const h = harness({
+      save: () => ({ outcome: 'unchanged', call: { ...draft, revision: 3, publishedRevision: 3 } }),
+    });
+
+    await enrichCall({ sessionId: SESSION }, h.deps);
+
+    expect(h.ops()).toEqual(['getCall', 'load', 'save']);
+  });
+
+  it('writes the manifest an earlier run owed, though the call is unchanged', async () => {
+    const draft = storedCall({ manifestKey: `recordings/${SESSION}/call.json` }).call;
+    const h = harness({
+      save: () => ({ outcome: 'unchanged', call: { ...draft, revision: 3, publishedRevision: 2 } }),
+    });
+
+    await enrichCall({ sessionId: SESSION }, h.deps);
+
+    expect(h.ops()).toEqual(['getCall', 'load', 'save', 'manifest', 'markPublished']);
+    expect(h.steps.at(-1)).toEqual({ op: 'markPublished', revision: 3 });
   });
 
   it('returns the contract EnrichmentResult', async () => {
@@ -288,7 +340,7 @@ describe('enrichCall', () => {
     const result = await enrichCall({ sessionId: SESSION }, h.deps);
 
     expect(h.deps.recordings).not.toHaveBeenCalled();
-    expect(h.ops()).toEqual(['getCall', 'load', 'save']);
+    expect(h.ops()).toEqual(['getCall', 'load', 'save', 'manifest', 'markPublished']);
     expect(result.recordings).toEqual([]);
   });
 
@@ -352,7 +404,7 @@ describe('enrichCall', () => {
       ['r0', false],
       ['r1', true],
     ]);
-    expect(h.observed.at(-1)).toEqual({ kind: 'saved', sessionId: SESSION, outcome: 'updated' });
+    expect(h.observed.at(-2)).toEqual({ kind: 'saved', sessionId: SESSION, outcome: 'updated' });
   });
 
   it('refuses a call the table cannot hold before copying or saving anything', async () => {
@@ -421,6 +473,8 @@ describe('enrichCall', () => {
         'copy',
         'copy',
         'save',
+        'manifest',
+        'markPublished',
       ]);
       expect(h.copies()).toEqual([
         { rid: 'r1', url: signedUrl('r1', 'v1') },
@@ -624,6 +678,7 @@ describe('enrichCall', () => {
       { kind: 'recording', sessionId: SESSION, rid: 'r1', copied: true, bytes: 2048 },
       { kind: 'recording', sessionId: SESSION, rid: 'r2', copied: false, bytes: 0 },
       { kind: 'saved', sessionId: SESSION, outcome: 'created' },
+      { kind: 'published', sessionId: SESSION, revision: 1 },
     ]);
     expect(JSON.stringify(h.observed)).not.toContain('Signature');
   });

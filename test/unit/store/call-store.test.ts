@@ -401,7 +401,8 @@ describe('createCallStore', () => {
         participants: [{ uid: 'alice', name: 'n'.repeat(bytes) }],
       });
       const room =
-        MAX_ITEM_BYTES - itemBytes({ ...padded(0), enrichedAt: NOW.toISOString(), revision: 1e15 });
+        MAX_ITEM_BYTES -
+        itemBytes({ ...padded(0), enrichedAt: NOW.toISOString(), revision: 1e15, publishedRevision: 1e15 });
 
       const writes = await table.writesDuring(async () => {
         const failure = await store.save(padded(room + 1), { previous: undefined }).catch((e: unknown) => e);

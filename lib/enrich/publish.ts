@@ -1,0 +1,61 @@
+/**
+ * After a commit: the call's manifest, then (with a bus) its `CallArchived` event, then the mark
+ * that they went out. A commit leaves `publishedRevision` behind `revision`, so what a failed or
+ * interrupted run owes is still owed on the next run, which sends it (at least once; duplicates
+ * are possible and consumers are told so). docs/data-model.md explains why the manifest left in
+ * S3 is always the latest revision's, even when runs overlap.
+ */
+import type { CallItem } from '../calls/types.ts';
+import { StorageError } from '../errors.ts';
+import { type EventSink, publishCallArchived } from '../events/archive-events.ts';
+import { buildManifest } from '../manifest/manifest.ts';
+import type { ManifestStore } from '../manifest/manifest-store.ts';
+import type { CallStore } from '../store/call-store.ts';
+
+/** What publication needs. */
+export interface PublishDependencies {
+  store: Pick<CallStore, 'load' | 'markPublished'>;
+  manifests: () => Promise<ManifestStore>;
+  /** Absent: no events (EVENT_BUS_NAME unset). */
+  events?: () => Promise<EventSink>;
+}
+
+/** Rounds lost to other runs' commits before giving up (retryably) for now. */
+const PUBLISH_ROUNDS = 5;
+
+/** True when `call`'s manifest (and event) have not gone out since its last commit. */
+export function isOwed(call: CallItem): boolean {
+  return call.publishedRevision !== call.revision;
+}
+
+/**
+ * Sends what `call` owes, if anything. When another run commits meanwhile, the newer revision
+ * is sent too: whatever this run wrote is then overwritten by a manifest at least as new. Returns
+ * the revision sent, or undefined when nothing was owed. Throws `StorageError` (retryable).
+ */
+export async function publishOwed(
+  call: CallItem,
+  response: unknown,
+  deps: PublishDependencies,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<number | undefined> {
+  if (!isOwed(call)) return undefined;
+  const { sessionId } = call;
+  let current: CallItem = call;
+  for (let round = 1; round <= PUBLISH_ROUNDS; round += 1) {
+    const key = current.manifestKey;
+    if (key === undefined) throw new TypeError(`call ${sessionId} has no manifestKey to publish to`);
+    const manifests = await deps.manifests();
+    await manifests.put(key, buildManifest(current, response), { signal });
+    if (deps.events) {
+      await publishCallArchived(await deps.events(), current, { bucket: manifests.bucket, signal });
+    }
+    if (await deps.store.markPublished(sessionId, current.revision, { signal })) return current.revision;
+    const reloaded = await deps.store.load(sessionId, { signal });
+    if (!reloaded) return current.revision;
+    current = reloaded.call;
+  }
+  throw new StorageError(
+    `call ${sessionId}: other runs committed first ${PUBLISH_ROUNDS} times while publishing`,
+  );
+}
