@@ -8,6 +8,7 @@ import { readDeadLetterQueueConfig } from '../lib/config.ts';
 import { enrichDependenciesFromEnv } from '../lib/enrich/dependencies.ts';
 import { enrichCall } from '../lib/enrich/enrich.ts';
 import { observeWith } from '../lib/enrich/observe.ts';
+import { publishDeadLettered } from '../lib/enrich/publish.ts';
 import { lambdaHandler } from '../lib/lambda-handler.ts';
 import { logger } from '../lib/logger.ts';
 import { metrics } from '../lib/metrics.ts';
@@ -19,8 +20,11 @@ const { deadLetterQueueUrl } = readDeadLetterQueueConfig();
 const sqs = new SQSClient({});
 const consume = createQueueConsumer({
   enrich: (message, budget) => enrichCall(message, deps, budget),
-  deadLetter: (record, error, budget) =>
-    sendToDeadLetterQueue(sqs, deadLetterQueueUrl, record, error, budget),
+  deadLetter: async (record, error, budget) => {
+    await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, record, error, budget);
+    // CallArchiveFailed (with EVENT_BUS_NAME); if it is not taken, the record is retried.
+    await publishDeadLettered(deps.events, record, error, budget);
+  },
   logger,
   metrics,
 });

@@ -7,7 +7,7 @@
  */
 import type { CallItem } from '../calls/types.ts';
 import { StorageError } from '../errors.ts';
-import { type EventSink, publishCallArchived } from '../events/archive-events.ts';
+import { type EventSink, publishCallArchived, publishCallArchiveFailed } from '../events/archive-events.ts';
 import { buildManifest } from '../manifest/manifest.ts';
 import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { CallStore } from '../store/call-store.ts';
@@ -57,5 +57,35 @@ export async function publishOwed(
   }
   throw new StorageError(
     `call ${sessionId}: other runs committed first ${PUBLISH_ROUNDS} times while publishing`,
+  );
+}
+
+/** The `sessionId` a queue message's body names, if any (the body may be what failed). */
+function sessionIdOfBody(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const sessionId = (parsed as { sessionId?: unknown } | null)?.sessionId;
+    return typeof sessionId === 'string' && sessionId !== '' ? sessionId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends `CallArchiveFailed` for a message just dead-lettered, when a bus is configured. Throws
+ * `StorageError` when the event is not taken: the consumer then leaves the record to be retried,
+ * and it is parked (deduplicated) and announced again.
+ */
+export async function publishDeadLettered(
+  events: (() => Promise<EventSink>) | undefined,
+  message: { body: string },
+  error: unknown,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<void> {
+  if (!events) return;
+  await publishCallArchiveFailed(
+    await events(),
+    { sessionId: sessionIdOfBody(message.body), error },
+    { signal },
   );
 }

@@ -2,9 +2,14 @@
  * The self-describing archive (issue 12) on the local stack: dynalite, s3rver and the CometChat
  * simulator over HTTP, driven through the real `enrichCall` handler.
  */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import type { SimulatedCall } from '../../dev/simulator/index.ts';
@@ -20,8 +25,11 @@ import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { storedDigest } from '../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
+type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+type SentEvent = { EventBusName: string; Source: string; DetailType: string; Detail: string };
 
 // 2024-02-29T10:00:00Z
 const INITIATED_AT = 1_709_200_800;
@@ -29,6 +37,12 @@ let stack: LocalStack;
 let documents: DynamoDBDocumentClient;
 let s3Proxy: S3FaultProxy;
 let dynamoProxy: CountingProxy;
+/** Stands in for EventBridge: speaks PutEvents' JSON protocol, and keeps every entry it took. */
+let eventBridge: ScriptedServer;
+let events: SentEvent[];
+let queues: FauxqsServer;
+const BUS = 'archive-test-bus';
+const DLQ = 'archive-test-dlq.fifo';
 let output: OutputCapture;
 let sequence = 0;
 
@@ -103,10 +117,51 @@ beforeAll(async () => {
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
   s3Proxy = await startS3FaultProxy(stack.env.AWS_ENDPOINT_URL_S3 as string);
   dynamoProxy = await startCountingProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB as string);
+  eventBridge = await startScriptedServer();
+  queues = await startFauxqs({ port: 0, logger: false });
+  queues.createQueue(DLQ, { attributes: { FifoQueue: 'true' } });
 });
+
+beforeEach(() => {
+  events = [];
+  eventBridge.script(putEvents({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] }));
+});
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk;
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
+
+/** Answers PutEvents with `answer`, keeping the entries when it took them all. */
+function putEvents(answer: { FailedEntryCount: number; Entries: object[] }): Step {
+  return (req, res) => {
+    void readBody(req).then((text) => {
+      if (answer.FailedEntryCount === 0)
+        events.push(...(JSON.parse(text) as { Entries: SentEvent[] }).Entries);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify(answer));
+    });
+  };
+}
+
+const refused = putEvents({
+  FailedEntryCount: 1,
+  Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try later' }],
+});
+
+/** The environment that turns events on, sending them to the stand-in. */
+const withBus = () => ({ EVENT_BUS_NAME: BUS, AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.origin });
 
 afterAll(async () => {
   output?.stop();
+  await queues?.stop();
+  await eventBridge?.close();
   await s3Proxy?.close();
   await dynamoProxy?.close();
   await stack?.close();
@@ -351,3 +406,156 @@ describe('rebuild from S3', () => {
     expect(await callItems(documents, stack.tableName, sessionId)).toEqual(latest);
   });
 });
+
+describe('events (EVENT_BUS_NAME)', () => {
+  it('sends CallArchived once per change of the call, and none when nothing changed', async () => {
+    const handler = await loadHandler(withBus());
+    const sessionId = addCall({ recordings: 1 });
+
+    const first = await invoke(handler, sessionId);
+    await invoke(handler, sessionId);
+    addCall({ sessionId, recordings: 2 });
+    const third = await invoke(handler, sessionId);
+
+    expect(events.map((e) => [e.EventBusName, e.Source, e.DetailType])).toEqual([
+      [BUS, 'cometchat-call-archive', 'CallArchived'],
+      [BUS, 'cometchat-call-archive', 'CallArchived'],
+    ]);
+    const details = events.map((e) => JSON.parse(e.Detail));
+    const file = ({ rid, bucket, key, bytes, sha256 }: EnrichmentResult['recordings'][number]) => ({
+      rid,
+      bucket,
+      key,
+      bytes,
+      sha256,
+    });
+    const manifest = { bucket: stack.bucket, key: `recordings/${sessionId}/call.json` };
+    expect(details[0]).toEqual({
+      sessionId,
+      status: 'ended',
+      initiatedAt: INITIATED_AT,
+      participants: 2,
+      recordings: first.recordings.map(file),
+      transcripts: [],
+      manifest,
+    });
+    expect(details[1]).toMatchObject({ sessionId, recordings: third.recordings.map(file), manifest });
+  });
+
+  it('fails the run retryably when the event is not taken after the commit, and the retry sends it', async () => {
+    const handler = await loadHandler(withBus());
+    const sessionId = addCall({ recordings: 1 });
+    eventBridge.script(refused);
+
+    const error = await rejectionOf(invoke(handler, sessionId));
+
+    expect(error.name).toBe('StorageError');
+    expect(events).toEqual([]);
+    expect(await callItem(sessionId)).toMatchObject({ revision: 1 });
+    expect(await callItem(sessionId)).not.toHaveProperty('publishedRevision');
+    eventBridge.script(putEvents({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] }));
+
+    const result = await invoke(handler, sessionId);
+
+    expect(result.recordings.map((r) => r.copied)).toEqual([false]);
+    expect(events.map((e) => [e.DetailType, JSON.parse(e.Detail).sessionId])).toEqual([
+      ['CallArchived', sessionId],
+    ]);
+    expect(await callItem(sessionId)).toMatchObject({ revision: 1, publishedRevision: 1 });
+    await invoke(handler, sessionId);
+    expect(events).toHaveLength(1);
+  });
+
+  it('sends none without EVENT_BUS_NAME', async () => {
+    const handler = await loadHandler({ AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.origin });
+    const before = eventBridge.requests.length;
+
+    await invoke(handler, addCall({ recordings: 1 }));
+
+    expect(eventBridge.requests.length).toBe(before);
+  });
+
+  it('sends CallArchiveFailed when the queue consumer dead-letters a message', async () => {
+    const consumer = await loadConsumer();
+    const sessionId = `v1.us.archive-test.refused.${randomUUID()}`;
+    stack.simulator?.failNext({ sessionId }, { kind: 'status', status: 422, body: {} });
+    const body = JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' });
+
+    const response = await consumer(sqsEvent(body, sessionId), lambdaContext('enrich', 30_000));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(queues.inspectQueue(DLQ)?.messages.ready).toHaveLength(1);
+    expect(events.map((e) => [e.EventBusName, e.DetailType])).toEqual([[BUS, 'CallArchiveFailed']]);
+    expect(JSON.parse(events[0]?.Detail ?? '{}')).toEqual({
+      sessionId,
+      errorName: 'CometChatRequestError',
+      errorMessage: expect.stringContaining('422'),
+    });
+  });
+
+  it('puts no secret and no signed URL in any event', async () => {
+    const handler = await loadHandler(withBus());
+    const sessionId = addCall({
+      recordings: 2,
+      raw: { metaData: [{ link: 'https://files.cometchat.io/n.txt?Signature=abc' }] },
+    });
+    await invoke(handler, sessionId);
+    const consumer = await loadConsumer();
+    const refusedId = `v1.us.archive-test.refused.${randomUUID()}`;
+    stack.simulator?.failNext({ sessionId: refusedId }, { kind: 'status', status: 422, body: {} });
+    await consumer(
+      sqsEvent(JSON.stringify({ sessionId: refusedId }), refusedId),
+      lambdaContext('enrich', 30_000),
+    );
+
+    expect(events.map((e) => e.DetailType)).toEqual(['CallArchived', 'CallArchiveFailed']);
+    const text = JSON.stringify(events);
+    for (const secret of [
+      stack.simulator?.apiKey,
+      'Signature',
+      'Expires',
+      'Key-Pair-Id',
+      '?',
+      'recording_url',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+});
+
+/** The `enrich` queue consumer, dead-lettering into the queue emulator, with events on. */
+async function loadConsumer(): Promise<Consumer> {
+  stack.applyEnv();
+  Object.assign(process.env, {
+    ...withBus(),
+    AWS_ENDPOINT_URL_SQS: queues.address,
+    ENRICH_DLQ_URL: `${queues.address}/000000000000/${DLQ}`,
+  });
+  return importHandler<Consumer>('functions/queue-consumer.ts');
+}
+
+function sqsEvent(body: string, groupId: string): SQSEvent {
+  return {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: 'handle',
+        body,
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          MessageGroupId: groupId,
+          MessageDeduplicationId: randomUUID(),
+          SequenceNumber: '1',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:archive-test.fifo',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+}
