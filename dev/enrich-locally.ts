@@ -4,6 +4,7 @@
  */
 import { createDocumentClient } from '../lib/aws/dynamodb.ts';
 import type { EnrichmentResult } from '../lib/enrich/enrich.ts';
+import type { EventSink } from '../lib/events/archive-events.ts';
 import { formatBytes, renderTable, shorten } from './cli-support.ts';
 import type { LocalStack } from './local-stack.ts';
 
@@ -16,8 +17,11 @@ export type Outcome<T> = { result: T } | { error: { name: string; message: strin
 /** Enriches one call; never throws for a failed call (its error becomes the outcome). */
 export type LocalEnricher = (sessionId: string) => Promise<Outcome<EnrichmentResult>>;
 
-/** The enrichment use case in-process, on the local stack's own clients. */
-export async function localEnricher(stack: LocalStack): Promise<LocalEnricher> {
+/** The enrichment use case in-process, on the local stack's own clients; `events` stands in for a bus. */
+export async function localEnricher(
+  stack: LocalStack,
+  options: { events?: EventSink } = {},
+): Promise<LocalEnricher> {
   // Loaded on first use, so help and usage errors answer without loading the SDK.
   const [{ enrichDependenciesFromEnv }, { enrichCall }] = await Promise.all([
     import('../lib/enrich/dependencies.ts'),
@@ -26,6 +30,7 @@ export async function localEnricher(stack: LocalStack): Promise<LocalEnricher> {
   const deps = enrichDependenciesFromEnv(stack.env, {
     dynamodb: createDocumentClient(stack.clients.dynamodb),
     s3: async () => stack.clients.s3,
+    ...(options.events && { events: options.events }),
   });
   return async (sessionId) => {
     try {

@@ -12,6 +12,8 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { EventSink } from '../lib/events/archive-events.ts';
+import { createFileEventSink } from '../lib/events/file-sink.ts';
 import { hasCometChatCredentials, loadDotEnv, pickCometChatEnv, ROOT, startOfUtcDay } from './cli-support.ts';
 import { localEnricher, type Row, renderRows, rowOf } from './enrich-locally.ts';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
@@ -83,9 +85,15 @@ async function main(): Promise<number> {
         })
       : undefined;
     const sessionIds = positionals.length > 0 ? positionals : await defaultSessionIds(stack, real);
-    const rows = sessionIds.length > 0 ? await enrichAll(stack, sessionIds) : [];
+    // The events a deployed stack would send to its bus, as JSON lines.
+    const eventsFile = join(dataDir, 'events.jsonl');
+    const events = countingSink(createFileEventSink(eventsFile));
+    const rows = sessionIds.length > 0 ? await enrichAll(stack, sessionIds, events.sink) : [];
     if (rows.length > 0) printSummary(rows, stack, dataDir);
     else console.log('No calls to enrich.');
+    console.log(
+      `Events: ${events.count()} written to ${relative(process.cwd(), eventsFile)} (what EVENT_BUS_NAME's bus would receive).`,
+    );
     const code = rows.some((r) => !r.ok) ? 1 : 0;
     if (pipeline) await serveWebhook(pipeline, stack);
     return code;
@@ -145,8 +153,26 @@ async function defaultSessionIds(stack: LocalStack, real: boolean): Promise<stri
   return calls.map((c) => c.sessionId).filter((id): id is string => typeof id === 'string');
 }
 
-async function enrichAll(stack: LocalStack, sessionIds: readonly string[]): Promise<Row[]> {
-  const enrichOne = await localEnricher(stack);
+/** `sink`, counting the events it took. */
+function countingSink(sink: EventSink): { sink: EventSink; count: () => number } {
+  let taken = 0;
+  return {
+    sink: {
+      async put(events, options) {
+        await sink.put(events, options);
+        taken += events.length;
+      },
+    },
+    count: () => taken,
+  };
+}
+
+async function enrichAll(
+  stack: LocalStack,
+  sessionIds: readonly string[],
+  events: EventSink,
+): Promise<Row[]> {
+  const enrichOne = await localEnricher(stack, { events });
   const rows: Row[] = [];
   for (const sessionId of sessionIds) rows.push(rowOf(sessionId, await enrichOne(sessionId)));
   return rows;
@@ -155,9 +181,9 @@ async function enrichAll(stack: LocalStack, sessionIds: readonly string[]): Prom
 function printSummary(rows: readonly Row[], stack: LocalStack, dataDir: string): void {
   console.log(`\n${renderRows(rows)}`);
   console.log(
-    `Stored in table "${stack.tableName}"; recordings under ` +
+    `Stored in table "${stack.tableName}"; files under ` +
       `${join(relative(process.cwd(), dataDir) || '.', 's3', stack.bucket, 'recordings')}/ ` +
-      `(s3://${stack.bucket}/recordings/<sessionId>/<rid>.<ext>).`,
+      `(s3://${stack.bucket}/recordings/<sessionId>/: <rid>.<ext>, transcripts/<tid>.<ext> and the manifest call.json).`,
   );
 }
 

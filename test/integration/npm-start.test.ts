@@ -3,7 +3,7 @@
  * fresh data folder. The second run must find everything already stored.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,10 @@ describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
     expect(output).toMatch(/\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+ok$/m);
     expect(output).toMatch(/\s0\s+ok$/m);
     expect(output).toContain(join('s3', 'cometchat-recordings', 'recordings'));
+    // Every call changed (it is new): one CallArchived each, as a bus would receive them.
+    expect(output).toMatch(/^Events: 5 written to .*events\.jsonl/m);
+    const lines = (await readFile(join(dataDir, 'events.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line)['detail-type'])).toEqual(Array(5).fill('CallArchived'));
   });
 
   it('finds everything already stored on a second run: nothing copied again', async () => {
@@ -64,6 +68,7 @@ describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
     expect(output).toContain('5 of 5 calls enriched, 0 failed.');
     expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)\s+ok$/m);
     expect(output).not.toMatch(/[1-9] copied/);
+    expect(output).toMatch(/^Events: 0 written/m);
   });
 
   it('enriches only the session ids it is given, and exits 1 when one cannot be found', async () => {
