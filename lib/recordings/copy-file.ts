@@ -16,8 +16,15 @@ import { RecordingDownloadError } from '../errors.ts';
 import type { RecordedPart, UploadRecord, UploadRecords } from '../store/upload-records.ts';
 import { UPLOAD_RECORD_MAX_AGE_MS } from '../store/upload-records.ts';
 import { DEFAULT_PART_SIZE_BYTES, type PartPlan, partRange, planParts } from './part-plan.ts';
+import { type OpenRange, openRange, type RangeHead } from './range-read.ts';
 import { copyRanges, DEFAULT_CONCURRENCY } from './ranged-copy.ts';
-import { createPartFetcher, type PartFetcher, SourceChangedError, type UrlSource } from './ranged-fetch.ts';
+import {
+  checkPartResponse,
+  createPartFetcher,
+  type PartFetcher,
+  SourceChangedError,
+  type UrlSource,
+} from './ranged-fetch.ts';
 import { createResumableSha256, type ResumableSha256 } from './resumable-sha256.ts';
 import {
   abortUpload,
@@ -138,16 +145,44 @@ export async function copyFile(
   const urls = urlSource(input.url, input.refresh);
   const resume = input.resume;
 
-  const open = async (range: { start: number; end: number } | undefined): Promise<OpenedRecording> => {
+  /** The whole file as a stream (the single-stream path), a fresh URL fetched on 401/403. */
+  const open = async (): Promise<OpenedRecording> => {
     for (let refreshes = 0; ; refreshes += 1) {
       const { url, generation } = urls.current();
       try {
         return await openRecording(url, {
           policy: settings.policy,
-          ...(range && { range }),
           ...(signal && { signal }),
           ...(settings.timeoutMs !== undefined && { timeoutMs: settings.timeoutMs }),
         });
+      } catch (error) {
+        const status = error instanceof RecordingDownloadError ? error.statusCode : undefined;
+        if ((status !== 401 && status !== 403) || refreshes >= 2) throw error;
+        await urls.refresh(generation, error as RecordingDownloadError);
+      }
+    }
+  };
+
+  /** A ranged request whose body goes straight into `buffer`, with the same fresh-URL handling as `open`. */
+  const openInto = async (
+    range: { start: number; end: number },
+    buffer: Buffer,
+    check?: (head: RangeHead) => void,
+  ): Promise<OpenRange> => {
+    for (let refreshes = 0; ; refreshes += 1) {
+      const { url, generation } = urls.current();
+      try {
+        return await openRange(
+          url,
+          {
+            policy: settings.policy,
+            range,
+            ...(signal && { signal }),
+            ...(settings.timeoutMs !== undefined && { timeoutMs: settings.timeoutMs }),
+          },
+          buffer,
+          check,
+        );
       } catch (error) {
         const status = error instanceof RecordingDownloadError ? error.statusCode : undefined;
         if ((status !== 401 && status !== 403) || refreshes >= 2) throw error;
@@ -223,7 +258,7 @@ export async function copyFile(
     record: UploadRecord,
     plan: PartPlan,
     hasher: ResumableSha256,
-    first: OpenedRecording | undefined,
+    first: { buffer: Buffer; body: Promise<void> } | undefined,
     resumed: boolean,
   ): Promise<CopiedFile> => {
     const contentType = record.contentType ?? input.contentType(undefined);
@@ -326,63 +361,67 @@ export async function copyFile(
   /** A copy from the first byte. */
   const fresh = async (): Promise<CopiedFile> => {
     const probe = { start: 0, end: preferredPartSize - 1 };
-    let opened: OpenedRecording;
+    const buffer = Buffer.allocUnsafeSlow(preferredPartSize);
+    let head: RangeHead;
+    let body: Promise<void>;
     try {
-      opened = await open(probe);
+      ({ head, body } = await openInto(probe, buffer));
     } catch (error) {
       // 416: a host that honours ranges, asked for the start of an empty file.
-      if (error instanceof RecordingDownloadError && error.statusCode === 416)
-        return streamed(await open(undefined));
+      if (error instanceof RecordingDownloadError && error.statusCode === 416) return streamed(await open());
       throw error;
     }
-    const total = opened.status === 206 ? opened.contentRange?.total : undefined;
+    const total = head.status === 206 ? head.contentRange?.total : undefined;
+    // A 200 was left unread (its connection closed); ranges without a length cannot be planned.
+    // Either way: the whole file in one stream.
     if (total === undefined) {
-      if (opened.status === 206) {
-        // Ranges, but no length to plan them with: the whole file in one stream.
-        opened.body.destroy();
-        return streamed(await open(undefined));
-      }
-      return streamed(opened);
+      await body.catch(() => {});
+      return streamed(await open());
     }
     const plan = planParts(total, preferredPartSize);
-    const contentType = input.contentType(opened.contentType);
+    const contentType = input.contentType(head.contentType);
     const identity = {
       totalBytes: total,
-      ...(opened.etag !== undefined && { etag: opened.etag }),
-      ...(opened.lastModified !== undefined && { lastModified: opened.lastModified }),
+      ...(head.etag !== undefined && { etag: head.etag }),
+      ...(head.lastModified !== undefined && { lastModified: head.lastModified }),
     };
     const hasher = await createResumableSha256();
+    // The probe is part 1 unless the host sent less than asked, or parts are bigger than the probe.
+    const part1 = partRange(plan, 1);
+    const isPart1 =
+      head.contentRange?.start === 0 &&
+      head.contentRange.end === part1.end &&
+      plan.partSize === buffer.length;
+    if (!isPart1) await body.catch(() => {});
     if (plan.partCount === 1) {
-      const buffer = Buffer.allocUnsafe(total);
-      await fetcherFor(identity)({ start: 0, end: total - 1 }, buffer, { ...(signal && { signal }), opened });
-      hasher.update(buffer);
-      await putWhole(target, { contentType, metadata: input.metadata }, buffer, signal);
+      // The probe's bytes, unless they did not all arrive: then the part is fetched again.
+      const arrived =
+        isPart1 &&
+        (await body.then(
+          () => true,
+          () => false,
+        ));
+      if (!arrived) await fetcherFor(identity)(part1, buffer, { ...(signal && { signal }) });
+      const bytes = buffer.subarray(0, total);
+      hasher.update(bytes);
+      await putWhole(target, { contentType, metadata: input.metadata }, bytes, signal);
       return finish(hasher.digest(), total, contentType);
     }
-    // The probe is part 1 unless the file is so large that parts are bigger than the probe.
-    const first = partRange(plan, 1).end === probe.end ? opened : undefined;
-    if (!first) opened.body.destroy();
-    let uploadId: string;
-    try {
-      uploadId = await createUpload(target, { contentType, metadata: input.metadata }, signal);
-    } catch (error) {
-      first?.body.destroy();
-      throw error;
-    }
+    const uploadId = await createUpload(target, { contentType, metadata: input.metadata }, signal);
     const record: UploadRecord = {
       key: target.key,
       uploadId,
       partSize: plan.partSize,
       totalBytes: total,
-      ...(opened.etag !== undefined && { sourceEtag: opened.etag }),
-      ...(opened.lastModified !== undefined && { sourceLastModified: opened.lastModified }),
+      ...(head.etag !== undefined && { sourceEtag: head.etag }),
+      ...(head.lastModified !== undefined && { sourceLastModified: head.lastModified }),
       contentType,
       parts: [],
       hashState: hasher.save(),
       startedAt: now(),
     };
     await writeRecord(record);
-    return ranged(record, plan, hasher, first, false);
+    return ranged(record, plan, hasher, isPart1 ? { buffer, body } : undefined, false);
   };
 
   /** Carries on from a record, or starts over when it cannot be trusted. */
@@ -395,18 +434,27 @@ export async function copyFile(
     }
     if (record.parts.length === plan.partCount) return ranged(record, plan, hasher, undefined, true);
     const range = partRange(plan, record.parts.length + 1);
-    const opened = await open(range);
-    const same =
-      opened.status === 206 &&
-      opened.contentRange?.total === record.totalBytes &&
-      (record.sourceEtag === undefined || opened.etag === record.sourceEtag) &&
-      (record.sourceLastModified === undefined || opened.lastModified === record.sourceLastModified);
-    if (!same) {
-      opened.body.destroy();
+    const identity = {
+      totalBytes: record.totalBytes,
+      ...(record.sourceEtag !== undefined && { etag: record.sourceEtag }),
+      ...(record.sourceLastModified !== undefined && { lastModified: record.sourceLastModified }),
+    };
+    const buffer = Buffer.allocUnsafeSlow(record.partSize);
+    let opened: OpenRange;
+    try {
+      // The first missing part, checked against the record before its body is read.
+      opened = await openInto(range, buffer, (answer) => checkPartResponse(answer, range, identity));
+    } catch (error) {
+      if (!(error instanceof SourceChangedError)) throw error;
       await drop(record);
       return fresh();
     }
-    return ranged(record, plan, hasher, opened, true);
+    if (opened.head.status !== 206) {
+      // The host no longer honours Range: the single stream, from the start.
+      await drop(record);
+      return fresh();
+    }
+    return ranged(record, plan, hasher, { buffer, body: opened.body }, true);
   };
 
   const record = resume

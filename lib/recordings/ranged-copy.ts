@@ -13,7 +13,6 @@ import { type PartPlan, partRange } from './part-plan.ts';
 import type { PartFetcher } from './ranged-fetch.ts';
 import type { ResumableSha256 } from './resumable-sha256.ts';
 import { type ObjectTarget, type UploadedPart, uploadPart } from './s3-object.ts';
-import type { OpenedRecording } from './safe-get.ts';
 
 /** Default number of parts fetched and uploaded at once. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -28,8 +27,11 @@ export interface RangedCopyOptions {
   hasher: ResumableSha256;
   fetchPart: PartFetcher;
   concurrency: number;
-  /** A response already in hand for the first missing part (the probe that found Range support). */
-  first?: OpenedRecording;
+  /**
+   * The first missing part on its way in (the probe that found Range support): a part-size
+   * buffer and the promise of its bytes. If they do not all arrive, the part is fetched again.
+   */
+  first?: { buffer: Buffer; body: Promise<void> };
   /** Told each time the prefix of finished parts grows, with the hash state after exactly those parts. */
   onProgress?: (done: readonly UploadedPart[], hashState: string) => void;
   signal?: AbortSignal;
@@ -73,12 +75,21 @@ export async function copyRanges(options: RangedCopyOptions): Promise<UploadedPa
       next += 1;
       const range = partRange(plan, partNumber);
       const length = range.end - range.start + 1;
-      // Allocated once per worker and refilled part after part.
+      // One buffer per worker, refilled part after part (the probe's becomes its worker's).
+      const probe = partNumber === firstPart ? first : undefined;
+      if (probe) {
+        first = undefined;
+        buffer = probe.buffer;
+      }
       buffer ??= Buffer.allocUnsafeSlow(plan.partSize);
-      const opened = partNumber === firstPart ? first : undefined;
-      if (opened) first = undefined;
       try {
-        await options.fetchPart(range, buffer, { signal, ...(opened && { opened }) });
+        const arrived = probe
+          ? await probe.body.then(
+              () => true,
+              () => false,
+            )
+          : false;
+        if (!arrived) await options.fetchPart(range, buffer, { signal });
         const bytes = buffer.subarray(0, length);
         // Not cancelled by a failure elsewhere: a part already sent is left to finish, so the
         // upload is aborted only once S3 has answered every part.
@@ -97,7 +108,6 @@ export async function copyRanges(options: RangedCopyOptions): Promise<UploadedPa
 
   const workers = Array.from({ length: Math.min(options.concurrency, plan.partCount - done.length) }, worker);
   await Promise.allSettled(workers);
-  first?.body.destroy();
   if (failure) {
     if (options.signal?.aborted) {
       throw new RecordingDownloadError(`copy to ${target.key} was stopped before it finished`, {

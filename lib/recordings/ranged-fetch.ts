@@ -1,13 +1,12 @@
 /**
- * Fetches one part of a recording by HTTP Range into a buffer, through the same vetted, pinned,
- * redirect-checked GET as every download (safe-get.ts). A part that fails or arrives short is
+ * Fetches one part of a recording by HTTP Range into a buffer, vetted, pinned and
+ * redirect-checked like every download (range-read.ts). A part that fails or arrives short is
  * fetched again alone (bounded attempts, backoff); a 401/403 asks for a fresh URL first, since
  * signed media URLs can expire in the middle of a long copy.
  */
-import type { Readable } from 'node:stream';
 import { backoffDelayMs, sleep } from '../backoff.ts';
 import { RecordingDownloadError, RecordingRejectedError } from '../errors.ts';
-import { asDownloadError, type OpenedRecording, openRecording } from './safe-get.ts';
+import { type RangeHead, readRange } from './range-read.ts';
 import type { UrlPolicy } from './url-policy.ts';
 
 /** The file's identity as first seen: a part that disagrees means the file changed underneath. */
@@ -45,59 +44,35 @@ export const DEFAULT_PART_ATTEMPTS = 4;
 /** Fresh URLs one part may ask for before its 401/403 counts as final. */
 const MAX_REFRESHES_PER_PART = 2;
 
-/** Fetches byte range `[start, end]` into `buffer` (from offset 0); `opened` is a response already in hand for it. */
+/** Fetches byte range `[start, end]` into `buffer` (from offset 0). */
 export type PartFetcher = (
   range: { start: number; end: number },
   buffer: Buffer,
-  options: { signal?: AbortSignal; opened?: OpenedRecording },
+  options: { signal?: AbortSignal },
 ) => Promise<void>;
-
-/** Reads `body` into `buffer`, failing if it ends short of `length` bytes or goes past it. */
-export async function readInto(body: Readable, buffer: Buffer, length: number, host: string): Promise<void> {
-  let filled = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (filled + chunk.length > length) {
-        throw new RecordingDownloadError(
-          `recording host ${host} sent more than the ${length} bytes asked for`,
-        );
-      }
-      chunk.copy(buffer, filled);
-      filled += chunk.length;
-    }
-  } catch (error) {
-    body.destroy();
-    throw asDownloadError(error, host);
-  }
-  if (filled !== length) {
-    throw new RecordingDownloadError(
-      `recording host ${host} sent ${filled} of the ${length} bytes asked for`,
-    );
-  }
-}
 
 function sameValidator(first: string | undefined, now: string | undefined): boolean {
   // A host may drop a validator on one answer; only two different values prove a change.
   return first === undefined || now === undefined || first.replace(/^W\//, '') === now.replace(/^W\//, '');
 }
 
-/** Checks that a response is exactly the asked-for range of the same file. */
+/** Checks that an answer is exactly the asked-for range of the same file. */
 export function checkPartResponse(
-  opened: OpenedRecording,
+  head: RangeHead,
   range: { start: number; end: number },
   identity: SourceIdentity,
 ): void {
-  const host = opened.finalUrl.host;
-  const { contentRange } = opened;
-  if (opened.status !== 206 || !contentRange) {
+  const host = head.finalUrl.host;
+  const { contentRange } = head;
+  if (head.status !== 206 || !contentRange) {
     throw new RecordingDownloadError(
-      `recording host ${host} ignored the Range of a part (HTTP ${opened.status})`,
+      `recording host ${host} ignored the Range of a part (HTTP ${head.status})`,
     );
   }
   if (
     (contentRange.total !== undefined && contentRange.total !== identity.totalBytes) ||
-    !sameValidator(identity.etag, opened.etag) ||
-    !sameValidator(identity.lastModified, opened.lastModified)
+    !sameValidator(identity.etag, head.etag) ||
+    !sameValidator(identity.lastModified, head.lastModified)
   ) {
     throw new SourceChangedError(`the recording at host ${host} changed during the copy`);
   }
@@ -112,28 +87,24 @@ export function checkPartResponse(
 export function createPartFetcher(options: PartFetcherOptions): PartFetcher {
   const attempts = Math.max(1, options.attempts ?? DEFAULT_PART_ATTEMPTS);
   const random = options.random ?? Math.random;
-  return async (range, buffer, { signal, opened }) => {
-    let inHand = opened;
+  return async (range, buffer, { signal }) => {
     let refreshes = 0;
     for (let attempt = 1; ; attempt += 1) {
       const { url, generation } = options.urls.current();
       try {
-        const response =
-          inHand ??
-          (await openRecording(url, {
+        const head = await readRange(
+          url,
+          {
             policy: options.policy,
             range,
             ...(signal && { signal }),
             ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-          }));
-        inHand = undefined;
-        try {
-          checkPartResponse(response, range, options.identity);
-        } catch (error) {
-          response.body.destroy();
-          throw error;
-        }
-        await readInto(response.body, buffer, range.end - range.start + 1, response.finalUrl.host);
+          },
+          buffer,
+          (answer) => checkPartResponse(answer, range, options.identity),
+        );
+        // A 200 is returned unread: the host stopped honouring Range.
+        checkPartResponse(head, range, options.identity);
         return;
       } catch (error) {
         if (

@@ -244,15 +244,17 @@ describe('copyFile with a host without ranges or length', () => {
   it.each([
     ['ignores Range', { ranges: false, contentLength: true }],
     ['sends no Content-Length', { ranges: false, contentLength: false }],
-  ])('streams the whole file in one request when the host %s', async (_name, settings) => {
+  ])('streams the whole file after the one probe when the host %s', async (_name, settings) => {
     host.settings = { ...host.settings, ...settings };
     const f = file(3 * PART + 7);
 
     await copy(f);
 
     await expectStored(f);
-    expect(host.requests).toHaveLength(1);
-    expect(host.bytesServed).toBe(f.size);
+    // The probe's answer is left unread (its connection closed at the head), then one stream.
+    expect(host.requests.map((r) => r.range)).toEqual([`bytes=0-${PART - 1}`, undefined]);
+    expect(host.bytesServed).toBeGreaterThanOrEqual(f.size);
+    expect(host.bytesServed).toBeLessThanOrEqual(f.size + PART);
     expect(await records.get(f.sessionId, f.key)).toBeUndefined();
   });
 
