@@ -23,14 +23,9 @@ export interface OpenRecordingOptions {
   /** Redirects followed before giving up. */
   maxRedirects?: number;
   signal?: AbortSignal;
-  /**
-   * Ask for these bytes only (`end` inclusive). The answer is then a 206 whose Content-Range
-   * says where it belongs, or a 200 with the whole file from a host that ignores ranges.
-   */
-  range?: { start: number; end: number };
 }
 
-/** A 206's `Content-Range: bytes start-end/total` (`total` absent when the host sent `*`). */
+/** A 206's `Content-Range: bytes start-end/total` (`total` absent when the host sent `*`); see range-read.ts. */
 export interface ContentRange {
   start: number;
   end: number;
@@ -46,21 +41,15 @@ export interface OpenedRecording {
   contentType?: string;
   /** The URL that answered (after redirects). Holds the query string: do not log or store it. */
   finalUrl: URL;
-  /** 200 (the whole file) or, for a ranged request, 206 (`contentRange` then set). */
-  status: number;
-  contentRange?: ContentRange;
-  /** Validators that tell whether the file changed between two requests. */
-  etag?: string;
-  lastModified?: string;
 }
 
 /** Default for `timeoutMs`. */
 export const DEFAULT_RECORDING_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-// Without a Range only a complete representation is acceptable (206 would be a part).
+// No Range is asked for here (range-read.ts does ranges), so only a complete representation is
+// acceptable (206 would be a part).
 const SUCCESS_STATUSES = new Set([200, 203]);
-const RANGED_SUCCESS_STATUSES = new Set([200, 203, 206]);
 
 /**
  * Turns any failure while reading a recording into a `RecordingDownloadError` naming only the
@@ -89,7 +78,6 @@ function get(
   vetted: VettedUrl,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-  range: { start: number; end: number } | undefined,
 ): Promise<IncomingMessage> {
   const { url } = vetted;
   const host = url.host;
@@ -109,12 +97,7 @@ function get(
       agent: false,
       lookup: pinnedLookup(vetted),
       family: vetted.family,
-      headers: {
-        accept: '*/*',
-        'accept-encoding': 'identity',
-        'user-agent': 'cometchat-call-archive',
-        ...(range && { range: `bytes=${range.start}-${range.end}` }),
-      },
+      headers: { accept: '*/*', 'accept-encoding': 'identity', 'user-agent': 'cometchat-call-archive' },
     });
     const deadline = setTimeout(
       () =>
@@ -185,7 +168,7 @@ export async function openRecording(url: string, options: OpenRecordingOptions):
     const vetted = await vetRecordingUrl(target, options.policy);
     const host = vetted.url.host;
     if (options.signal?.aborted) throw new RecordingDownloadError(`download from ${host} was aborted`);
-    const res = await get(vetted, timeoutMs, options.signal, options.range);
+    const res = await get(vetted, timeoutMs, options.signal);
     const status = res.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status)) {
       const location = res.headers.location;
@@ -206,7 +189,7 @@ export async function openRecording(url: string, options: OpenRecordingOptions):
       target = nextUrl(location, vetted.url);
       continue;
     }
-    if (!(options.range ? RANGED_SUCCESS_STATUSES : SUCCESS_STATUSES).has(status)) {
+    if (!SUCCESS_STATUSES.has(status)) {
       res.destroy();
       throw new RecordingDownloadError(`recording host ${host} answered HTTP ${status}`, {
         statusCode: status,
@@ -214,22 +197,11 @@ export async function openRecording(url: string, options: OpenRecordingOptions):
     }
     const contentLength = parseContentLength(res.headers['content-length']);
     const contentType = res.headers['content-type'];
-    const contentRange = status === 206 ? parseContentRange(res.headers['content-range']) : undefined;
-    if (status === 206 && !contentRange) {
-      res.destroy();
-      throw new RecordingDownloadError(`recording host ${host} answered 206 without a usable Content-Range`);
-    }
-    const etag = res.headers.etag;
-    const lastModified = res.headers['last-modified'];
     return {
       body: res,
       ...(contentLength !== undefined && { contentLength }),
       ...(contentType !== undefined && { contentType }),
       finalUrl: vetted.url,
-      status,
-      ...(contentRange && { contentRange }),
-      ...(etag !== undefined && { etag }),
-      ...(lastModified !== undefined && { lastModified }),
     };
   }
 }
