@@ -40,7 +40,7 @@ const SERVICE = 'cometchat-call-archive';
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, infrastructure: 3 } as const;
 
-const COMMANDS = ['enrich', 'backfill', 'status'] as const;
+const COMMANDS = ['enrich', 'backfill', 'status', 'rebuild'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON_HELP = `Options for every command:
@@ -64,6 +64,7 @@ Commands:
   enrich <sessionId…>                       enrich calls: CometChat -> DynamoDB + S3
   backfill [--from T] [--to T] [--dry-run]  find the calls of a time window and enrich them
   status <sessionId>                        show what is stored for a call
+  rebuild --from-s3                         rebuild the table's calls from the manifests in S3
 
 Run "npm run calls -- <command> --help" for a command's own help.
 Locally, DynamoDB and S3 run in-process with their data in .local/; without COMETCHAT_APP_ID,
@@ -92,6 +93,18 @@ stage's backfill function is invoked and queues them.
   --from <time>       start of the window
   --to <time>         end of the window (default: now)
   --dry-run           list only: enrich nothing, move no checkpoint
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  rebuild: `Usage: npm run calls -- rebuild --from-s3 [options]
+
+Rebuilds the calls table from the manifests (call.json) in S3 alone: each call item and its
+participant index items are put back, unless the table holds a later revision of that call.
+Locally it reads the local bucket into the local table; with --stage, the stage's bucket and
+table (as the stage's enrichCall function is configured).
+
+  --from-s3           required: the manifests in S3 are what the table is rebuilt from
 
 ${COMMON_HELP}
 
@@ -533,6 +546,112 @@ async function localBackfill(
   return failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
+/** Where a stage keeps its calls: read from its enrichCall function's environment. */
+async function stageArchive(
+  target: Extract<Target, { kind: 'stage' }>,
+): Promise<{ tableName: string; bucket: string; prefix: string }> {
+  const { GetFunctionConfigurationCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const functionName = `${SERVICE}-${target.stage}-enrichCall`;
+  const client = new LambdaClient({ region: target.region });
+  try {
+    const { Environment } = await client.send(
+      new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+    );
+    const env = Environment?.Variables ?? {};
+    const { CALLS_TABLE: tableName, RECORDINGS_BUCKET: bucket } = env;
+    if (!tableName || !bucket) throw new Error('its environment names no CALLS_TABLE or RECORDINGS_BUCKET');
+    return { tableName, bucket, prefix: env.RECORDINGS_PREFIX ?? 'recordings/' };
+  } catch (cause) {
+    const { name, message } = cause as Error;
+    throw new InfrastructureError(`could not read ${functionName}'s configuration: ${name}: ${message}`, {
+      cause,
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
+async function rebuildCommand(
+  positionals: readonly string[],
+  values: { 'from-s3'?: boolean },
+  options: Options,
+  io: Io,
+): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('rebuild takes no session ids', 'rebuild');
+  if (values['from-s3'] !== true) {
+    throw new UsageError('rebuild needs --from-s3: the manifests in S3 are its only source', 'rebuild');
+  }
+  const [{ rebuildFromManifests }, { createManifestStore }, { createCallStore }, { S3Client }] =
+    await Promise.all([
+      import('../lib/manifest/rebuild.ts'),
+      import('../lib/manifest/manifest-store.ts'),
+      import('../lib/store/call-store.ts'),
+      import('@aws-sdk/client-s3'),
+    ]);
+  const { target } = options;
+  let stack: LocalStack | undefined;
+  let owned: { s3: InstanceType<typeof S3Client>; dynamodb: DynamoDBClient } | undefined;
+  let result: Awaited<ReturnType<typeof rebuildFromManifests>>;
+  let where: { tableName: string; bucket: string; prefix: string };
+  try {
+    let clients: { s3: InstanceType<typeof S3Client>; dynamodb: DynamoDBClient };
+    if (target.kind === 'stage') {
+      where = await stageArchive(target);
+      owned = {
+        s3: new S3Client({ region: target.region }),
+        dynamodb: new DynamoDBClient({ region: target.region }),
+      };
+      clients = owned;
+    } else {
+      stack = await openLocalStack(target.dataDir, io, false);
+      where = { tableName: stack.tableName, bucket: stack.bucket, prefix: stack.env.RECORDINGS_PREFIX ?? '' };
+      clients = stack.clients;
+    }
+    try {
+      result = await rebuildFromManifests(
+        {
+          manifests: createManifestStore({ s3: clients.s3, bucket: where.bucket }),
+          store: createCallStore({
+            tableName: where.tableName,
+            client: createDocumentClient(clients.dynamodb),
+          }),
+        },
+        where.prefix,
+      );
+    } catch (cause) {
+      const { name, message } = cause as Error;
+      throw new InfrastructureError(
+        `could not list the manifests in s3://${where.bucket}/${where.prefix}: ${name}: ${message}`,
+        {
+          cause,
+        },
+      );
+    }
+  } finally {
+    owned?.s3.destroy();
+    owned?.dynamodb.destroy();
+    await stack?.close();
+  }
+
+  const { failed, ...counts } = result;
+  if (options.json) {
+    printJson(io, { command: 'rebuild', target, ...where, ...result });
+  } else {
+    io.stdout.write(
+      `${renderTable(['field', 'value'], fieldsOf({ ...where, ...counts, failed: failed.length }))}\n`,
+    );
+    if (failed.length > 0) {
+      io.stdout.write(
+        `\n${renderTable(
+          ['manifest', 'error'],
+          failed.map((f) => [f.key, `${f.errorName}: ${f.errorMessage}`]),
+        )}\n`,
+      );
+    }
+  }
+  return failed.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
 const COMMON_OPTIONS = {
   stage: { type: 'string' },
   region: { type: 'string' },
@@ -547,6 +666,15 @@ const BACKFILL_OPTIONS = {
   to: { type: 'string' },
   'dry-run': { type: 'boolean' },
 } as const;
+
+const REBUILD_OPTIONS = { ...COMMON_OPTIONS, 'from-s3': { type: 'boolean' } } as const;
+
+/** The options of `command`. */
+function optionsOf(command: Command) {
+  if (command === 'backfill') return BACKFILL_OPTIONS;
+  if (command === 'rebuild') return REBUILD_OPTIONS;
+  return COMMON_OPTIONS;
+}
 
 /** Runs the tool with `argv` (without node and the script); resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -564,11 +692,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     if (!COMMANDS.includes(first as Command)) throw new UsageError(`unknown command "${first}"`);
     command = first as Command;
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof BACKFILL_OPTIONS; allowPositionals: true }>>;
+    let parsed: ReturnType<
+      typeof parseArgs<{ options: typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS; allowPositionals: true }>
+    >;
     try {
       parsed = parseArgs({
         args: rest as string[],
-        options: command === 'backfill' ? BACKFILL_OPTIONS : COMMON_OPTIONS,
+        options: optionsOf(command) as typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS,
         allowPositionals: true,
         strict: true,
       });
@@ -588,6 +718,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await statusCommand(positionals, options, io);
       case 'backfill':
         return await backfillCommand(positionals, values, options, io);
+      case 'rebuild':
+        return await rebuildCommand(positionals, values, options, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AttributeValue, DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, localClients, startDynalite } from '../../dev/local-aws.ts';
 import { simulatorEnv } from '../../dev/local-stack.ts';
@@ -103,17 +104,21 @@ describe('calls CLI', () => {
 
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: npm run calls -- <command>/);
-      for (const command of ['enrich', 'backfill', 'status']) expect(run.stdout).toContain(`  ${command} `);
+      for (const command of ['enrich', 'backfill', 'status', 'rebuild'])
+        expect(run.stdout).toContain(`  ${command} `);
       expect(run.stdout).toContain('Exit codes:');
     });
 
-    it.each(['enrich', 'backfill', 'status'])('prints its own help for %s --help', async (command) => {
-      const run = await calls([command, '--help']);
+    it.each(['enrich', 'backfill', 'status', 'rebuild'])(
+      'prints its own help for %s --help',
+      async (command) => {
+        const run = await calls([command, '--help']);
 
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`^Usage: npm run calls -- ${command}`));
-      expect(run.stdout).toContain('--stage <stage>');
-    });
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(new RegExp(`^Usage: npm run calls -- ${command}`));
+        expect(run.stdout).toContain('--stage <stage>');
+      },
+    );
 
     it.each([
       ['no command', [], 'a command is needed', 'npm run calls -- <command>'],
@@ -202,6 +207,28 @@ describe('calls CLI', () => {
 
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(`No call ${UNKNOWN} is stored`);
+    });
+
+    it('rebuilds the table from the manifests in S3 alone once the table is lost', async () => {
+      const before = JSON.parse((await calls(['status', GROUP, '--json'])).stdout).call;
+      await emptyLocalTable();
+      expect((await calls(['status', GROUP])).code).toBe(1);
+
+      const run = await calls(['rebuild', '--from-s3', '--json']);
+
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result).toMatchObject({ command: 'rebuild', newer: 0, failed: [] });
+      expect(result.restored).toBe(result.manifests);
+      expect(result.manifests).toBeGreaterThanOrEqual(2);
+      expect(JSON.parse((await calls(['status', GROUP, '--json'])).stdout).call).toEqual(before);
+    });
+
+    it('refuses rebuild without --from-s3', async () => {
+      const run = await calls(['rebuild']);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('--from-s3');
     });
 
     it('exits 1 when a call fails, still enriching the others, and says why in JSON', async () => {
@@ -374,3 +401,24 @@ describe('calls CLI', () => {
     });
   });
 });
+
+/** Deletes every item of the local table in the suite's data folder: the table is lost. */
+async function emptyLocalTable(): Promise<void> {
+  const dynamodb = await startDynalite({ path: join(dataDir, 'dynamodb') });
+  const client = localClients({ dynamodb: dynamodb.endpoint, s3: dynamodb.endpoint }).dynamodb;
+  try {
+    const TableName = 'cometchat-calls';
+    const { Items = [] } = await client.send(new ScanCommand({ TableName }));
+    for (const item of Items) {
+      await client.send(
+        new DeleteItemCommand({
+          TableName,
+          Key: { pk: item.pk as AttributeValue, sk: item.sk as AttributeValue },
+        }),
+      );
+    }
+  } finally {
+    client.destroy();
+    await dynamodb.close();
+  }
+}
