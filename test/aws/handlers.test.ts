@@ -39,7 +39,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deliverBatch } from '../../dev/local-queue.ts';
@@ -262,7 +262,19 @@ describe('the packaged handlers on moto', () => {
 
     expect(await waiting(QUEUE)).toBe(0);
     expect(await waiting(DLQ)).toBe(0);
-    expect(await callItem(AUDIO)).toMatchObject({ sessionId: AUDIO, status: 'ended' });
+    const audio = await callItem(AUDIO);
+    expect(audio).toMatchObject({ sessionId: AUDIO, status: 'ended' });
+    // The participant index items reach the table's byUser index as the data model says.
+    const uid = (audio?.participants as { uid: string }[] | undefined)?.[0]?.uid;
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: TABLE,
+        IndexName: 'byUser',
+        KeyConditionExpression: 'gsi1pk = :user',
+        ExpressionAttributeValues: { ':user': `USER#${uid}` },
+      }),
+    );
+    expect(Items.map((item) => item.pk)).toContain(`CALL#${AUDIO}`);
     const group = await callItem(GROUP);
     expect(group?.recordings).toHaveLength(2);
     for (const recording of group?.recordings ?? []) await expectArchived(GROUP, recording);
