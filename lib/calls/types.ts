@@ -49,6 +49,8 @@ export interface Participant {
   durationSeconds?: number;
   totalAudioMinutes?: number;
   totalVideoMinutes?: number;
+  /** Set when the user was erased in `redact` mode: uid, name and avatar are a salted hash. */
+  redacted?: true;
 }
 
 /** A recording archived in S3, as the call item lists it. */
@@ -109,6 +111,8 @@ export interface CallDraft {
   recordings: RecordingEntry[];
   transcripts: TranscriptEntry[];
   manifestKey?: string;
+  /** Under legal hold (`calls hold`): never expires. The archive's own state, kept by every merge. */
+  held?: true;
   /** `DAY#<YYYY-MM-DD>` of `initiatedAt` (UTC); absent when `initiatedAt` is. */
   gsi2pk?: string;
   /** `<initiatedAt ISO>#<sessionId>`. */
@@ -127,6 +131,8 @@ export interface CallItem extends CallDraft {
    * manifest and the event are owed until a run sends them and sets it (docs/data-model.md).
    */
   publishedRevision?: number;
+  /** DynamoDB TTL (Unix seconds), stamped on each commit with retention unless held (lib/retention). */
+  expiresAt?: number;
 }
 
 /** A participant index item (`byUser`), derived from the committed call item. */
@@ -140,6 +146,8 @@ export interface ParticipantIndexItem extends Participant {
   gsi1pk: string;
   /** `<initiatedAt ISO>#<sessionId>`; absent when the call has no `initiatedAt`. */
   gsi1sk?: string;
+  /** The call item's `expiresAt`: an index item expires with its call. */
+  expiresAt?: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   readCometChatConfig,
   readEventsConfig,
   readRecordingsConfig,
+  readRetentionConfig,
   readStoreConfig,
 } from '../config.ts';
 import type { EventSink } from '../events/archive-events.ts';
@@ -54,7 +55,11 @@ export function enrichDependenciesFromEnv(
     apiKey: secretProvider(cometChatConfig.apiKey, 'CometChat API key'),
   });
   const documents = clients.dynamodb ?? createDocumentClient();
-  const store = createCallStore({ tableName: storeConfig.tableName, client: documents });
+  const store = createCallStore({
+    tableName: storeConfig.tableName,
+    client: documents,
+    retention: readRetentionConfig(env),
+  });
 
   let s3Client: Promise<S3Client> | undefined;
   const s3 = () => {

@@ -26,7 +26,9 @@ import {
   callPk,
   type ParticipantIndexItem,
 } from '../calls/types.ts';
+import type { RetentionConfig } from '../config.ts';
 import { StorageError } from '../errors.ts';
+import { expiresAt } from '../retention/retention.ts';
 import { assertStorable } from './call-limits.ts';
 import { mergeCall, sameCall } from './merge-call.ts';
 import { PARTICIPANT_PREFIX, participantIndexItems } from './participant-index.ts';
@@ -85,6 +87,16 @@ export interface CallStore {
   putCheckpoint(name: string, highWaterMark: number, now?: Date, options?: StoreOptions): Promise<boolean>;
   /** Status and file counts of each stored call (eventually consistent); calls not stored are absent. */
   getSummaries(sessionIds: readonly string[], options?: StoreOptions): Promise<Map<string, CallSummary>>;
+  /**
+   * Puts the call under legal hold (`held: true`, no `expiresAt`) or takes it off (`expiresAt`
+   * back with retention), as a new revision, and brings the index items in line. Undefined when
+   * no call is stored.
+   */
+  setHeld(
+    sessionId: string,
+    held: boolean,
+    options?: StoreOptions & { now?: Date },
+  ): Promise<CallItem | undefined>;
 }
 
 const CALL_SK = 'CALL';
@@ -113,9 +125,22 @@ function defaultDocumentClient(): DynamoDBDocumentClient {
 }
 
 /** A CallStore over `tableName`, using `client` or a module-level document client. */
-export function createCallStore(options: { tableName: string; client?: DynamoDBDocumentClient }): CallStore {
+export function createCallStore(options: {
+  tableName: string;
+  client?: DynamoDBDocumentClient;
+  /** RETENTION_DAYS: each commit stamps `expiresAt` on the call and its index items unless held. */
+  retention?: RetentionConfig;
+}): CallStore {
   const client = options.client ?? defaultDocumentClient();
   const TableName = options.tableName;
+  const { retention } = options;
+
+  /** `call` with the `expiresAt` its initiation, commit time and hold give it (none without retention). */
+  function stamped(call: CallItem): CallItem {
+    const { expiresAt: _previous, ...rest } = call;
+    const at = expiresAt(rest, retention, { held: rest.held === true });
+    return at === undefined ? rest : { ...rest, expiresAt: at };
+  }
 
   /** Sends one command; any failure but a failed condition becomes a StorageError. */
   async function send<T>(operation: string, command: unknown, signal?: AbortSignal): Promise<T> {
@@ -249,15 +274,20 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     for (let attempt = 1; attempt <= SAVE_ATTEMPTS; attempt += 1) {
       const merged = mergeCall(current?.call, draft);
       assertStorable(merged);
-      if (current && sameCall(merged, current.call)) {
+      // Unchanged also means the stored expiry is what retention gives it now.
+      if (
+        current &&
+        sameCall(merged, current.call) &&
+        stamped(current.call).expiresAt === current.call.expiresAt
+      ) {
         await repairIndex(current.call, current.index as unknown as Item[], signal);
         return { outcome: 'unchanged', call: current.call };
       }
-      const call: CallItem = {
+      const call: CallItem = stamped({
         ...merged,
         enrichedAt: (options.now ?? new Date()).toISOString(),
         revision: (current?.call.revision ?? 0) + 1,
-      };
+      });
       const committed = current
         ? await putIf(call, 'revision = :seen', { ':seen': current.call.revision }, signal)
         : await putIf(call, 'attribute_not_exists(pk)', undefined, signal);
@@ -386,5 +416,30 @@ export function createCallStore(options: { tableName: string; client?: DynamoDBD
     return summaries;
   }
 
-  return { load, save, markPublished, restore, getCheckpoint, putCheckpoint, getSummaries };
+  async function setHeld(
+    sessionId: string,
+    held: boolean,
+    options: StoreOptions & { now?: Date } = {},
+  ): Promise<CallItem | undefined> {
+    const { signal } = options;
+    for (let attempt = 1; attempt <= SAVE_ATTEMPTS; attempt += 1) {
+      const current = await load(sessionId, { signal });
+      if (!current) return undefined;
+      const { held: _held, ...rest } = current.call;
+      // A new revision, so a run that read the call before the hold cannot commit over it.
+      const call = stamped({
+        ...rest,
+        ...(held && { held: true as const }),
+        enrichedAt: (options.now ?? new Date()).toISOString(),
+        revision: current.call.revision + 1,
+      });
+      if (await putIf(call, 'revision = :seen', { ':seen': current.call.revision }, signal)) {
+        await repairIndex(call, current.index as unknown as Item[], signal);
+        return call;
+      }
+    }
+    throw new StorageError(`call ${sessionId}: other runs committed first ${SAVE_ATTEMPTS} times`);
+  }
+
+  return { load, save, markPublished, restore, getCheckpoint, putCheckpoint, getSummaries, setHeld };
 }

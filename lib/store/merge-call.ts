@@ -5,12 +5,13 @@
 import { canonicalJson, compareStrings } from '../calls/coerce.ts';
 import { type CallDraft, type CallItem, STATUS_RANK } from '../calls/types.ts';
 
-/** The call item without what the store stamps on a commit or after it (`publishedRevision`). */
+/** The call item without what the store stamps on a commit or after it (`publishedRevision`, `expiresAt`). */
 export function draftOf(call: CallItem | CallDraft): CallDraft {
   const {
     enrichedAt: _enrichedAt,
     revision: _revision,
     publishedRevision: _publishedRevision,
+    expiresAt: _expiresAt,
     ...draft
   } = call as CallItem;
   return draft;
@@ -60,6 +61,8 @@ export function mergeCall(previous: CallItem | undefined, next: CallDraft): Call
   // The archive's own record of where the manifest is: kept until a run writes another.
   const manifestKey = next.manifestKey ?? before.manifestKey;
   if (manifestKey !== undefined) merged.manifestKey = manifestKey;
+  // A legal hold is the archive's own state too: only `setHeld` sets or lifts it.
+  if ((next.held ?? before.held) === true) merged.held = true;
   return merged;
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { dropAbsent } from '../calls/coerce.ts';
-import type { CallDraft, ParticipantIndexItem } from '../calls/types.ts';
+import type { CallDraft, CallItem, ParticipantIndexItem } from '../calls/types.ts';
 
 /** Sort-key prefix of the index items in a call's partition. */
 export const PARTICIPANT_PREFIX = 'PARTICIPANT#';
@@ -34,27 +34,35 @@ function keyPart(id: string): string {
 
 /**
  * The index items of `call`: sk `PARTICIPANT#<uid>#<deviceId or ->`, and `#2`, `#3`… for
- * repeats of a (uid, device) pair in list order (which the normaliser fixes by content).
+ * repeats of a (uid, device) pair in list order (which the normaliser fixes by content). A
+ * redacted participant (erasure) has none: nobody finds the call through them. Each carries the
+ * call's `expiresAt`, so retention removes the index with the call.
  */
-export function participantIndexItems(call: CallDraft): ParticipantIndexItem[] {
+export function participantIndexItems(
+  call: CallDraft & Pick<Partial<CallItem>, 'expiresAt'>,
+): ParticipantIndexItem[] {
   const initiatedIso =
     call.initiatedAt === undefined ? undefined : new Date(call.initiatedAt * 1000).toISOString();
   const seen = new Map<string, number>();
-  return call.participants.map((participant) => {
+  return call.participants.flatMap((participant) => {
+    if (participant.redacted === true) return [];
     const { deviceId } = participant;
     // A device id that is literally `-` must not read as "no device".
     const device = deviceId === undefined ? '-' : deviceId === '-' ? '%2D' : keyPart(deviceId);
     const base = `${PARTICIPANT_PREFIX}${keyPart(participant.uid)}#${device}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    return dropAbsent<ParticipantIndexItem>({
-      ...participant,
-      pk: call.pk,
-      sk: n === 1 ? base : `${base}#${n}`,
-      entity: 'participant',
-      sessionId: call.sessionId,
-      gsi1pk: `USER#${participant.uid}`,
-      gsi1sk: initiatedIso === undefined ? undefined : `${initiatedIso}#${call.sessionId}`,
-    });
+    return [
+      dropAbsent<ParticipantIndexItem>({
+        ...participant,
+        pk: call.pk,
+        sk: n === 1 ? base : `${base}#${n}`,
+        entity: 'participant',
+        sessionId: call.sessionId,
+        gsi1pk: `USER#${participant.uid}`,
+        gsi1sk: initiatedIso === undefined ? undefined : `${initiatedIso}#${call.sessionId}`,
+        expiresAt: call.expiresAt,
+      }),
+    ];
   });
 }
