@@ -40,7 +40,17 @@ const SERVICE = 'cometchat-call-archive';
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, infrastructure: 3 } as const;
 
-const COMMANDS = ['enrich', 'backfill', 'status', 'rebuild'] as const;
+const COMMANDS = [
+  'enrich',
+  'backfill',
+  'status',
+  'show',
+  'list',
+  'download',
+  'hold',
+  'release',
+  'rebuild',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON_HELP = `Options for every command:
@@ -63,7 +73,11 @@ const HELP: Record<Command | 'main', string> = {
 Commands:
   enrich <sessionId…>                       enrich calls: CometChat -> DynamoDB + S3
   backfill [--from T] [--to T] [--dry-run]  find the calls of a time window and enrich them
-  status <sessionId>                        show what is stored for a call
+  list --user <uid> | --day <YYYY-MM-DD> | --held
+                                            find calls: a user's, a day's, the held ones
+  show <sessionId>                          show what is stored for a call (alias: status)
+  download <sessionId> [--to DIR]           fetch a call's files, each checked against its sha256
+  hold <sessionId> / release <sessionId>    put a call under legal hold, or take it off
   rebuild --from-s3                         rebuild the table's calls from the manifests in S3
 
 Run "npm run calls -- <command> --help" for a command's own help.
@@ -111,7 +125,53 @@ ${COMMON_HELP}
 ${EXIT_HELP}`,
   status: `Usage: npm run calls -- status <sessionId> [options]
 
+The same as "show".
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  show: `Usage: npm run calls -- show <sessionId> [options]
+
 Prints what is stored for one call: the call item, its participants and its recordings.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  list: `Usage: npm run calls -- list (--user <uid> [--from T] [--to T] | --day <YYYY-MM-DD>
+       | --from-day <YYYY-MM-DD> --to-day <YYYY-MM-DD> | --held) [--limit N] [--cursor C] [options]
+
+Lists calls newest first, a page at a time, with the total the query matches. A user's calls come
+from the byUser index (times ISO-8601 or Unix seconds, on when the call was initiated); a day's
+or a range of days' (UTC, at most 366) from the byDay index. --held scans the table for calls
+under legal hold (a full read of the table: an operator command, not for automation).
+
+  --limit <n>         calls per page (default 50)
+  --cursor <c>        the page after the one that printed this cursor
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  download: `Usage: npm run calls -- download <sessionId> [--to DIR] [options]
+
+Downloads every recording, transcript and the manifest (call.json) of a call into DIR (default:
+./<sessionId>), streaming each through a sha256 and keeping it only when the digest matches the
+one the archive stored. A mismatch is an error naming the file (exit 1).
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  hold: `Usage: npm run calls -- hold <sessionId> [options]
+
+Puts a call under legal hold: its items lose their expiresAt (DynamoDB TTL leaves them) and every
+file is tagged hold=true (the S3 lifecycle rule leaves it), whatever the retention.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  release: `Usage: npm run calls -- release <sessionId> [options]
+
+Takes a call off legal hold: its items get their expiresAt back (with retention) and every file is
+tagged hold=false again, so the retention applies to it as to any other call.
 
 ${COMMON_HELP}
 
@@ -303,51 +363,290 @@ async function enrichCommand(sessionIds: readonly string[], options: Options, io
   return failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
-async function statusCommand(sessionIds: readonly string[], options: Options, io: Io): Promise<number> {
-  if (sessionIds.length !== 1) throw new UsageError('status takes exactly one session id', 'status');
-  const { parseSessionId } = await import('../lib/calls/session-id.ts');
-  let sessionId: string;
-  try {
-    sessionId = parseSessionId(sessionIds[0]);
-  } catch (error) {
-    throw new UsageError((error as Error).message, 'status');
-  }
-  const { createCallStore } = await import('../lib/store/call-store.ts');
+/** The table and bucket a command reads or changes: the local stack's, or a stage's. */
+interface Archive {
+  documents: ReturnType<typeof createDocumentClient>;
+  s3: import('@aws-sdk/client-s3').S3Client;
+  tableName: string;
+  bucket: string;
+  retention: import('../lib/config.ts').RetentionConfig | undefined;
+}
+
+/** Runs `work` on the archive of `options.target`, then closes what was opened. */
+async function withArchive<T>(options: Options, io: Io, work: (archive: Archive) => Promise<T>): Promise<T> {
+  const [{ S3Client }, { readRetentionConfig }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('../lib/config.ts'),
+  ]);
   const { target } = options;
   let stack: LocalStack | undefined;
-  let stored: StoredCall | undefined;
-  let tableName: string;
+  let owned: { s3: InstanceType<typeof S3Client>; dynamodb: DynamoDBClient } | undefined;
   try {
-    let client: DynamoDBClient;
+    let archive: Archive;
     if (target.kind === 'stage') {
-      tableName = `${SERVICE}-${target.stage}-calls`;
-      client = new DynamoDBClient({ region: target.region });
+      const where = await stageArchive(target);
+      owned = {
+        s3: new S3Client({ region: target.region }),
+        dynamodb: new DynamoDBClient({ region: target.region }),
+      };
+      archive = {
+        documents: createDocumentClient(owned.dynamodb),
+        s3: owned.s3,
+        tableName: where.tableName,
+        bucket: where.bucket,
+        retention: readRetentionConfig({ RETENTION_DAYS: where.retentionDays }),
+      };
     } else {
       stack = await openLocalStack(target.dataDir, io, false);
-      tableName = stack.tableName;
-      client = stack.clients.dynamodb;
+      archive = {
+        documents: createDocumentClient(stack.clients.dynamodb),
+        s3: stack.clients.s3,
+        tableName: stack.tableName,
+        bucket: stack.bucket,
+        retention: readRetentionConfig(io.env),
+      };
     }
-    try {
-      stored = await createCallStore({ tableName, client: createDocumentClient(client) }).load(sessionId);
-    } catch (cause) {
-      const { name, message } = cause as Error;
-      throw new InfrastructureError(`could not read table ${tableName}: ${name}: ${message}`, { cause });
-    } finally {
-      if (target.kind === 'stage') client.destroy();
-    }
+    return await work(archive);
   } finally {
+    owned?.s3.destroy();
+    owned?.dynamodb.destroy();
     await stack?.close();
   }
+}
 
+/** A failure reading or changing the archive, as exit 3 with what failed. */
+function archiveFailure(what: string, cause: unknown): InfrastructureError {
+  const { name, message } = cause as Error;
+  return new InfrastructureError(`${what}: ${name}: ${message}`, { cause });
+}
+
+/** The one session id `command` takes, checked as enrichment checks it. */
+async function oneSessionId(positionals: readonly string[], command: Command): Promise<string> {
+  if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one session id`, command);
+  const { parseSessionId } = await import('../lib/calls/session-id.ts');
+  try {
+    return parseSessionId(positionals[0]);
+  } catch (error) {
+    throw new UsageError((error as Error).message, command);
+  }
+}
+
+async function showCommand(positionals: readonly string[], options: Options, io: Io): Promise<number> {
+  const sessionId = await oneSessionId(positionals, 'show');
+  const { createCallStore } = await import('../lib/store/call-store.ts');
+  const { target } = options;
+  const { stored, tableName } = await withArchive(options, io, async ({ documents, tableName }) => {
+    try {
+      return { stored: await createCallStore({ tableName, client: documents }).load(sessionId), tableName };
+    } catch (cause) {
+      throw archiveFailure(`could not read table ${tableName}`, cause);
+    }
+  });
   if (options.json) {
     // The call item is the whole call; the participant index is derived from it, so it is left out.
-    printJson(io, { command: 'status', target, sessionId, found: stored !== undefined, call: stored?.call });
+    printJson(io, { command: 'show', target, sessionId, found: stored !== undefined, call: stored?.call });
   } else if (!stored) {
     io.stdout.write(`No call ${sessionId} is stored in table ${tableName}.\n`);
   } else {
     printStoredCall(io, stored);
   }
   return stored ? EXIT.ok : EXIT.failed;
+}
+
+/** A time option (ISO-8601 or Unix seconds) as Unix seconds. */
+async function timeOption(name: string, value: string | undefined, command: Command) {
+  if (value === undefined) return undefined;
+  const { parseTime } = await import('../lib/backfill/window.ts');
+  try {
+    return parseTime(name, value);
+  } catch (error) {
+    throw new UsageError((error as Error).message, command);
+  }
+}
+
+async function listCommand(
+  positionals: readonly string[],
+  values: {
+    user?: string;
+    from?: string;
+    to?: string;
+    day?: string;
+    'from-day'?: string;
+    'to-day'?: string;
+    held?: boolean;
+    limit?: string;
+    cursor?: string;
+  },
+  options: Options,
+  io: Io,
+): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('list takes no session ids', 'list');
+  const byDay =
+    values.day !== undefined || values['from-day'] !== undefined || values['to-day'] !== undefined;
+  const chosen = [values.user !== undefined, byDay, values.held === true].filter(Boolean).length;
+  if (chosen !== 1)
+    throw new UsageError('list needs exactly one of --user, --day (or --from-day/--to-day), --held', 'list');
+  if (!values.user && (values.from || values.to))
+    throw new UsageError('--from and --to go with --user', 'list');
+  if (values.day !== undefined && (values['from-day'] || values['to-day'])) {
+    throw new UsageError('--day or --from-day/--to-day, not both', 'list');
+  }
+  if (byDay && values.day === undefined && (!values['from-day'] || !values['to-day'])) {
+    throw new UsageError('a range of days needs both --from-day and --to-day', 'list');
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  const from = await timeOption('from', values.from, 'list');
+  const to = await timeOption('to', values.to, 'list');
+  const [{ listByUser, listByDay }, { listHeld }] = await Promise.all([
+    import('../lib/archive/find.ts'),
+    import('../lib/archive/hold.ts'),
+  ]);
+  const page = await withArchive(options, io, async ({ documents, tableName }) => {
+    const deps = { client: documents, tableName };
+    const paging = { limit, cursor: values.cursor };
+    try {
+      if (values.held) {
+        const calls = await listHeld(deps);
+        return { calls, total: calls.length };
+      }
+      if (values.user !== undefined) return await listByUser(deps, { uid: values.user, from, to }, paging);
+      const fromDay = values.day ?? (values['from-day'] as string);
+      return await listByDay(deps, { fromDay, toDay: values.day ?? values['to-day'] }, paging);
+    } catch (cause) {
+      if (cause instanceof RangeError) throw new UsageError(cause.message, 'list');
+      throw archiveFailure(`could not list calls in table ${tableName}`, cause);
+    }
+  });
+  if (options.json) {
+    printJson(io, { command: 'list', target: options.target, ...page });
+    return EXIT.ok;
+  }
+  const time = (seconds: number | undefined) =>
+    seconds === undefined ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  io.stdout.write(
+    `${renderTable(
+      [
+        'sessionId',
+        'initiatedAt',
+        'status',
+        'type',
+        'seconds',
+        'people',
+        'recordings',
+        'transcripts',
+        'held',
+      ],
+      page.calls.map((c) => [
+        c.sessionId,
+        time(c.initiatedAt),
+        c.status ?? '-',
+        c.type ?? '-',
+        c.durationSeconds === undefined ? '-' : String(c.durationSeconds),
+        String(c.participants),
+        String(c.recordings),
+        String(c.transcripts),
+        c.held ? 'yes' : '',
+      ]),
+    )}\n\n${page.calls.length} of ${page.total} calls shown.\n`,
+  );
+  if ('next' in page && page.next) io.stdout.write(`Next page: --cursor ${page.next}\n`);
+  return EXIT.ok;
+}
+
+async function downloadCommand(
+  positionals: readonly string[],
+  values: { to?: string },
+  options: Options,
+  io: Io,
+): Promise<number> {
+  const sessionId = await oneSessionId(positionals, 'download');
+  const { resolve } = await import('node:path');
+  const [{ getCall }, { downloadFile, filesOf }, { IntegrityError }] = await Promise.all([
+    import('../lib/archive/find.ts'),
+    import('../lib/archive/download.ts'),
+    import('../lib/errors.ts'),
+  ]);
+  const dir = resolve(values.to ?? sessionId);
+  type Done = Awaited<ReturnType<typeof downloadFile>>;
+  const outcome = await withArchive(options, io, async ({ documents, s3, tableName, bucket }) => {
+    let call: Awaited<ReturnType<typeof getCall>>;
+    try {
+      call = await getCall({ client: documents, tableName }, sessionId);
+    } catch (cause) {
+      throw archiveFailure(`could not read table ${tableName}`, cause);
+    }
+    if (!call) return { found: false as const, files: [] as Done[] };
+    const files = filesOf(call, bucket);
+    const progress = progressBar(files.length, io.stderr);
+    const done: Done[] = [];
+    try {
+      for (const file of files) {
+        done.push(await downloadFile(s3, file, dir));
+        progress.advance(file.name);
+      }
+    } catch (error) {
+      if (error instanceof IntegrityError)
+        return { found: true as const, files: done, mismatch: error.message };
+      throw archiveFailure(`could not download the files of ${sessionId}`, error);
+    } finally {
+      progress.end();
+    }
+    return { found: true as const, files: done };
+  });
+  const files = outcome.files.map(({ kind, name, path, bytes, sha256 }) => ({
+    kind,
+    name,
+    path,
+    bytes,
+    sha256,
+  }));
+  const mismatch = 'mismatch' in outcome ? outcome.mismatch : undefined;
+  if (options.json) {
+    printJson(io, { command: 'download', target: options.target, sessionId, dir, ...outcome, files });
+  } else if (!outcome.found) {
+    io.stdout.write(`No call ${sessionId} is stored.\n`);
+  } else {
+    io.stdout.write(
+      `${renderTable(
+        ['file', 'kind', 'size', 'sha256'],
+        files.map((f) => [f.name, f.kind, formatBytes(f.bytes), `${f.sha256.slice(0, 16)}…`]),
+      )}\n\n${files.length} files in ${dir}, each matching its stored sha256.\n`,
+    );
+  }
+  if (mismatch) io.stderr.write(`Error: IntegrityError: ${mismatch}\n`);
+  return outcome.found && !mismatch ? EXIT.ok : EXIT.failed;
+}
+
+async function holdCommand(
+  command: 'hold' | 'release',
+  positionals: readonly string[],
+  options: Options,
+  io: Io,
+): Promise<number> {
+  const sessionId = await oneSessionId(positionals, command);
+  const [{ setHold }, { createCallStore }] = await Promise.all([
+    import('../lib/archive/hold.ts'),
+    import('../lib/store/call-store.ts'),
+  ]);
+  const result = await withArchive(options, io, async ({ documents, s3, tableName, bucket, retention }) => {
+    const store = createCallStore({ tableName, client: documents, retention });
+    try {
+      return await setHold({ store, s3, bucket }, sessionId, command === 'hold');
+    } catch (cause) {
+      throw archiveFailure(`could not ${command} ${sessionId}`, cause);
+    }
+  });
+  if (options.json) {
+    printJson(io, { command, target: options.target, sessionId, found: result !== undefined, ...result });
+  } else if (!result) {
+    io.stdout.write(`No call ${sessionId} is stored.\n`);
+  } else {
+    const expiry = result.expiresAt === undefined ? 'never' : new Date(result.expiresAt * 1000).toISOString();
+    io.stdout.write(
+      `${renderTable(['field', 'value'], fieldsOf({ ...result, missing: result.missing.length, expires: expiry }))}\n`,
+    );
+  }
+  return result ? EXIT.ok : EXIT.failed;
 }
 
 function printStoredCall(io: Io, { call }: StoredCall): void {
@@ -549,7 +848,7 @@ async function localBackfill(
 /** Where a stage keeps its calls: read from its enrichCall function's environment. */
 async function stageArchive(
   target: Extract<Target, { kind: 'stage' }>,
-): Promise<{ tableName: string; bucket: string; prefix: string }> {
+): Promise<{ tableName: string; bucket: string; prefix: string; retentionDays?: string }> {
   const { GetFunctionConfigurationCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const functionName = `${SERVICE}-${target.stage}-enrichCall`;
   const client = new LambdaClient({ region: target.region });
@@ -560,7 +859,12 @@ async function stageArchive(
     const env = Environment?.Variables ?? {};
     const { CALLS_TABLE: tableName, RECORDINGS_BUCKET: bucket } = env;
     if (!tableName || !bucket) throw new Error('its environment names no CALLS_TABLE or RECORDINGS_BUCKET');
-    return { tableName, bucket, prefix: env.RECORDINGS_PREFIX ?? 'recordings/' };
+    return {
+      tableName,
+      bucket,
+      prefix: env.RECORDINGS_PREFIX ?? 'recordings/',
+      ...(env.RETENTION_DAYS && { retentionDays: env.RETENTION_DAYS }),
+    };
   } catch (cause) {
     const { name, message } = cause as Error;
     throw new InfrastructureError(`could not read ${functionName}'s configuration: ${name}: ${message}`, {
@@ -669,10 +973,29 @@ const BACKFILL_OPTIONS = {
 
 const REBUILD_OPTIONS = { ...COMMON_OPTIONS, 'from-s3': { type: 'boolean' } } as const;
 
+const LIST_OPTIONS = {
+  ...COMMON_OPTIONS,
+  user: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  day: { type: 'string' },
+  'from-day': { type: 'string' },
+  'to-day': { type: 'string' },
+  held: { type: 'boolean' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+} as const;
+
+const DOWNLOAD_OPTIONS = { ...COMMON_OPTIONS, to: { type: 'string' } } as const;
+
+type AllOptions = typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS & typeof LIST_OPTIONS;
+
 /** The options of `command`. */
 function optionsOf(command: Command) {
   if (command === 'backfill') return BACKFILL_OPTIONS;
   if (command === 'rebuild') return REBUILD_OPTIONS;
+  if (command === 'list') return LIST_OPTIONS;
+  if (command === 'download') return DOWNLOAD_OPTIONS;
   return COMMON_OPTIONS;
 }
 
@@ -692,13 +1015,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     if (!COMMANDS.includes(first as Command)) throw new UsageError(`unknown command "${first}"`);
     command = first as Command;
-    let parsed: ReturnType<
-      typeof parseArgs<{ options: typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS; allowPositionals: true }>
-    >;
+    let parsed: ReturnType<typeof parseArgs<{ options: AllOptions; allowPositionals: true }>>;
     try {
       parsed = parseArgs({
         args: rest as string[],
-        options: optionsOf(command) as typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS,
+        options: optionsOf(command) as AllOptions,
         allowPositionals: true,
         strict: true,
       });
@@ -715,7 +1036,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       case 'enrich':
         return await enrichCommand(positionals, options, io);
       case 'status':
-        return await statusCommand(positionals, options, io);
+      case 'show':
+        return await showCommand(positionals, options, io);
+      case 'list':
+        return await listCommand(positionals, values, options, io);
+      case 'download':
+        return await downloadCommand(positionals, values, options, io);
+      case 'hold':
+      case 'release':
+        return await holdCommand(command, positionals, options, io);
       case 'backfill':
         return await backfillCommand(positionals, values, options, io);
       case 'rebuild':
@@ -732,6 +1061,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`Error: ${name}: ${message}\n`);
     return EXIT.infrastructure;
   }
+  return EXIT.usage;
 }
 
 function isEntryPoint(): boolean {

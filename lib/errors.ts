@@ -118,6 +118,16 @@ export class BackfillInputError extends Error {
   override readonly name = 'BackfillInputError';
 }
 
+/** A downloaded file's bytes do not match the sha256 the archive stored for it. Names the file. */
+export class IntegrityError extends Error {
+  override readonly name = 'IntegrityError';
+}
+
+/** The erase function was invoked with an unusable `uid`, `mode`, `dryRun` or `includeHeld`. */
+export class EraseInputError extends Error {
+  override readonly name = 'EraseInputError';
+}
+
 /** True when retrying the same input later cannot succeed. Unknown errors count as retryable. */
 export function isPermanent(error: unknown): boolean {
   return error instanceof EnrichmentError && !error.retryable;
