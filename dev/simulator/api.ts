@@ -13,18 +13,22 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CallRegistry, StoredCall, StoredRecording } from './calls.ts';
+import type { CallRegistry, StoredCall, StoredRecording, StoredTranscript } from './calls.ts';
 import { ApiFaults, type Fault, type FaultMatch } from './faults.ts';
 import type { RecordingHost } from './recording-host.ts';
 import type { RequestLog, SimulatorRequest } from './request-log.ts';
 
-/** List Calls query parameters matched exactly against the call's field (`uid`: any party). */
+/**
+ * List Calls query parameters matched exactly against the call's field (`uid`: any party;
+ * `hasTranscription`: whether a transcript exists yet).
+ */
 export const LIST_FILTERS = [
   'type',
   'mode',
   'status',
   'receiverType',
   'hasRecording',
+  'hasTranscription',
   'startedAt',
   'endedAt',
   'uid',
@@ -111,8 +115,12 @@ export class CallsApi {
     const method = req.method ?? 'GET';
     const log = (kind: Kind, status: number) => this.log.add({ method, path, status, kind });
     const isList = path === '/v3/calls';
-    const kind: Kind = isList ? 'list-calls' : 'get-call';
-    const rawId = isList ? '' : path.slice('/v3/calls/'.length);
+    // GET /v3/calls/{sessionId}/transcriptions: a call's transcripts, page by page.
+    const transcriptions = !isList && /^\/v3\/calls\/[^/]+\/transcriptions$/.test(path);
+    const kind: Kind = isList ? 'list-calls' : transcriptions ? 'list-transcriptions' : 'get-call';
+    const rawId = isList
+      ? ''
+      : path.slice('/v3/calls/'.length, transcriptions ? -'/transcriptions'.length : undefined);
     if (rawId.includes('/')) {
       json(res, 404, errorBody('ERR_ROUTE_NOT_FOUND', 'No such route.'));
       log('other', 404);
@@ -131,7 +139,9 @@ export class CallsApi {
       log(kind, status);
     };
 
-    const fault = this.faults.take(isList ? { list: true } : { list: false, sessionId });
+    const fault = transcriptions
+      ? undefined
+      : this.faults.take(isList ? { list: true } : { list: false, sessionId });
     if (fault) {
       this.applyFault(req, fault, answer, () => log(kind, 0));
       return;
@@ -168,8 +178,51 @@ export class CallsApi {
       answer(404, errorBody('ERR_CALL_SESSION_NOT_FOUND', message), rate.headers);
       return;
     }
+    if (transcriptions) {
+      answer(200, this.listTranscriptions(sessionId, stored, query), rate.headers);
+      return;
+    }
     const call = this.render(sessionId, stored, this.expiresAt());
     answer(200, { data: stored.dataShape === 'array' ? [call] : call }, rate.headers);
+  }
+
+  /** Newest first, `page` (default 1) and `perPage` (default 100, at most 1000), as documented. */
+  private listTranscriptions(sessionId: string, stored: StoredCall, query: URLSearchParams): unknown {
+    const page = positiveInt(query.get('page'), 1);
+    const perPage = Math.min(positiveInt(query.get('perPage'), DEFAULT_PER_PAGE), MAX_PER_PAGE);
+    const all = this.registry.availableTranscripts(stored, this.options.clock());
+    const slice = all.slice((page - 1) * perPage, page * perPage);
+    const expires = this.expiresAt();
+    return {
+      data: slice.map((t) => this.renderTranscript(sessionId, t, expires)),
+      meta: {
+        pagination: {
+          total: all.length,
+          count: slice.length,
+          per_page: perPage,
+          current_page: page,
+          total_pages: Math.ceil(all.length / perPage),
+        },
+      },
+    };
+  }
+
+  private renderTranscript(
+    sessionId: string,
+    transcript: StoredTranscript,
+    expires: number,
+  ): Record<string, unknown> {
+    const item: Record<string, unknown> = {
+      [transcript.urlField ?? 'transcriptUrl']:
+        transcript.url ?? this.host.transcriptUrl(sessionId, transcript, expires),
+    };
+    if (transcript.tid !== undefined) item.tid = transcript.tid;
+    if (transcript.startTime !== undefined) {
+      item.startTime = transcript.startTime;
+      item.transcriptDate = new Date(transcript.startTime * 1000).toISOString();
+    }
+    if (transcript.endTime !== undefined) item.endTime = transcript.endTime;
+    return item;
   }
 
   private keyMatches(given: string): boolean {
@@ -238,7 +291,13 @@ export class CallsApi {
     const to = bound(query, window.to);
     const matching = this.registry
       .entries()
-      .filter(([, stored]) => filters.every(([name, value]) => matchesFilter(stored.raw, name, value)))
+      .filter(([, stored]) =>
+        filters.every(([name, value]) =>
+          name === 'hasTranscription'
+            ? String(this.registry.availableTranscripts(stored, this.options.clock()).length > 0) === value
+            : matchesFilter(stored.raw, name, value),
+        ),
+      )
       .filter(([, stored]) => {
         if (from === undefined && to === undefined) return true;
         const initiatedAt = toNumber(stored.raw.initiatedAt);
@@ -271,6 +330,14 @@ export class CallsApi {
 
   private render(sessionId: string, stored: StoredCall, expires: number): Record<string, unknown> {
     const call = structuredClone(stored.raw);
+    const transcripts = this.registry.availableTranscripts(stored, this.options.clock());
+    // Get Call holds at most the 5 newest; the flag says whether any exists yet.
+    if (transcripts.length > 0) {
+      call.transcriptions = transcripts.slice(0, 5).map((t) => this.renderTranscript(sessionId, t, expires));
+    }
+    if (stored.transcripts.length > 0 && call.hasTranscription === undefined) {
+      call.hasTranscription = transcripts.length > 0;
+    }
     if (stored.recordings.length > 0) {
       call.recordings = stored.recordings.map((recording) =>
         this.renderRecording(sessionId, stored, recording, expires),

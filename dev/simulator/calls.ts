@@ -21,11 +21,34 @@ export interface SimulatedRecording {
   numbersAsStrings?: boolean;
 }
 
+/**
+ * A transcript of a simulated call (JSON), served by the recording host at a signed URL minted at
+ * request time. Get Call lists the 5 newest that are available; the transcriptions endpoint all.
+ */
+export interface SimulatedTranscript {
+  /** Absent: the item carries no `tid` (the archive then derives one from the URL's path). */
+  tid?: string;
+  /** Unix seconds; the newest (latest `startTime`) are listed first. */
+  startTime?: number;
+  endTime?: number;
+  /**
+   * Milliseconds since the epoch on the simulator's clock before which the transcript does not
+   * exist yet (CometChat produces transcripts after the call, and no webhook says so).
+   */
+  availableFrom?: number;
+  /** Which documented spelling carries the URL: `transcriptUrl` (REST, default) or `url` (SDK). */
+  urlField?: 'transcriptUrl' | 'url';
+  /** Listed instead of the host's own URL (e.g. one on a host the URL policy refuses). */
+  url?: string;
+}
+
 /** A call the simulator serves. */
 export interface SimulatedCall {
   /** The call object as CometChat returns it, without `recordings` (built per request). */
   raw: Record<string, unknown>;
   recordings?: SimulatedRecording[];
+  /** Rendered as `transcriptions[]` (the 5 newest) and served by the transcriptions endpoint. */
+  transcripts?: SimulatedTranscript[];
   /** How Get Call wraps it: `{"data": call}` (default) or `{"data": [call]}`. */
   dataShape?: 'object' | 'array';
 }
@@ -38,10 +61,16 @@ export interface StoredRecording extends SimulatedRecording {
   modifiedAt: number;
 }
 
+/** A transcript as stored: `name` is its file name on the host. */
+export interface StoredTranscript extends SimulatedTranscript {
+  name: string;
+}
+
 /** A call as stored. */
 export interface StoredCall {
   raw: Record<string, unknown>;
   recordings: StoredRecording[];
+  transcripts: StoredTranscript[];
   dataShape: 'object' | 'array';
 }
 
@@ -67,6 +96,10 @@ export class CallRegistry {
     this.calls.set(sessionId, {
       raw: structuredClone(call.raw),
       recordings: structuredClone(call.recordings ?? []).map((r) => ({ ...r, version: 0, modifiedAt })),
+      transcripts: structuredClone(call.transcripts ?? []).map((t, i) => ({
+        ...t,
+        name: `${t.tid ?? `untitled-${i}`}.json`,
+      })),
       dataShape: call.dataShape ?? 'object',
     });
   }
@@ -95,6 +128,26 @@ export class CallRegistry {
 
   entries(): [string, StoredCall][] {
     return [...this.calls.entries()];
+  }
+
+  /** Adds transcripts to a call (they may be available only later: `availableFrom`). */
+  addTranscripts(sessionId: string, transcripts: readonly SimulatedTranscript[]): void {
+    const stored = this.calls.get(sessionId);
+    if (!stored) throw new Error(`no simulated call ${sessionId}`);
+    const start = stored.transcripts.length;
+    stored.transcripts.push(
+      ...structuredClone([...transcripts]).map((t, i) => ({
+        ...t,
+        name: `${t.tid ?? `untitled-${start + i}`}.json`,
+      })),
+    );
+  }
+
+  /** The transcripts of a call that exist at `now` (ms), newest first. */
+  availableTranscripts(stored: StoredCall, now: number): StoredTranscript[] {
+    return stored.transcripts
+      .filter((t) => t.availableFrom === undefined || t.availableFrom <= now)
+      .sort((a, b) => (b.startTime ?? 0) - (a.startTime ?? 0) || (a.name < b.name ? -1 : 1));
   }
 
   /** The first recording with this rid, and its call's session id. */

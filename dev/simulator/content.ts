@@ -52,6 +52,20 @@ export function recordingStream(rid: string, bytes: number, slice: RecordingSlic
   });
 }
 
+/** A simulated transcript's content: JSON anyone can regenerate from the session and file name. */
+export function transcriptContent(sessionId: string, name: string): Buffer {
+  const words = createHash('sha256').update(`${sessionId}/${name}`).digest('hex');
+  return Buffer.from(
+    `${JSON.stringify({
+      sessionId,
+      segments: [
+        { speaker: 'uid-1', start: 0, end: 4, text: `hello ${words.slice(0, 8)}` },
+        { speaker: 'uid-2', start: 4, end: 9, text: `hi ${words.slice(8, 16)}` },
+      ],
+    })}\n`,
+  );
+}
+
 /** The 128-bit big-endian counter `iv + block`, as CTR mode counts it. */
 function counterAt(iv: Buffer, block: number): Buffer {
   const sum = (BigInt(`0x${iv.toString('hex')}`) + BigInt(block)) % 2n ** 128n;

@@ -9,15 +9,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { CallsApi, errorBody, json, type ListCallsRequest } from './api.ts';
-import { CallRegistry, type SimulatedCall } from './calls.ts';
+import { CallRegistry, type SimulatedCall, type SimulatedTranscript } from './calls.ts';
 import type { Fault, FaultMatch, RecordingFault } from './faults.ts';
 import { RecordingHost, type RecordingHostSettings, type RecordingRequestHook } from './recording-host.ts';
 import { RequestLog, type SimulatorRequest } from './request-log.ts';
 import { SAMPLE_API_KEY, SAMPLE_APP_ID } from './sample-calls.ts';
 
 export { LIST_FILTERS, type ListCallsRequest } from './api.ts';
-export type { SimulatedCall, SimulatedRecording } from './calls.ts';
-export { type RecordingSlice, recordingStream } from './content.ts';
+export type { SimulatedCall, SimulatedRecording, SimulatedTranscript } from './calls.ts';
+export { type RecordingSlice, recordingStream, transcriptContent } from './content.ts';
 export type { Fault, FaultMatch, RecordingFault } from './faults.ts';
 export type { RecordingHostSettings, RecordingRequest, RecordingRequestHook } from './recording-host.ts';
 export type { SimulatorRequest } from './request-log.ts';
@@ -47,6 +47,8 @@ export interface CometChatSimulator {
   /** Merges fields into a call's raw object (e.g. status ongoing -> ended); `undefined` deletes. */
   updateCall(sessionId: string, raw: Partial<Record<string, unknown>>): void;
   removeCall(sessionId: string): void;
+  /** Adds transcripts to a call; with `availableFrom`, they appear only from then on. */
+  addTranscripts(sessionId: string, transcripts: readonly SimulatedTranscript[]): void;
   /** Session ids in the order they were added. */
   sessionIds(): string[];
   /** Queues one-shot faults for the next API requests matching `match`, used in order. */
@@ -180,6 +182,10 @@ class Simulator implements CometChatSimulator {
 
   removeCall(sessionId: string): void {
     this.calls.remove(sessionId);
+  }
+
+  addTranscripts(sessionId: string, transcripts: readonly SimulatedTranscript[]): void {
+    this.calls.addTranscripts(sessionId, transcripts);
   }
 
   sessionIds(): string[] {

@@ -7,10 +7,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CallRegistry, StoredRecording } from './calls.ts';
-import { recordingStream } from './content.ts';
+import type { CallRegistry, StoredCall, StoredRecording, StoredTranscript } from './calls.ts';
+import { recordingStream, transcriptContent } from './content.ts';
 import { type RecordingFault, RecordingFaults } from './faults.ts';
 import type { RequestLog, SimulatorRequest } from './request-log.ts';
 
@@ -335,6 +335,13 @@ export class RecordingHost {
     return this.options.sign ? `${url}?${this.signer.query(path, expires)}` : url;
   }
 
+  /** A URL for a transcript, signed like a recording's. */
+  transcriptUrl(sessionId: string, transcript: StoredTranscript, expires: number): string {
+    const path = transcriptPath(sessionId, transcript);
+    const url = `${this.options.origin}${path}`;
+    return this.options.sign ? `${url}?${this.signer.query(path, expires)}` : url;
+  }
+
   /** Changes how files are served: the whole host, or (with `rid`) one file, over the host's settings. */
   configure(settings: RecordingHostSettings, rid?: string): void {
     if (settings.bytesPerSecond !== undefined && !(settings.bytesPerSecond > 0)) {
@@ -373,12 +380,13 @@ export class RecordingHost {
     const method = req.method ?? 'GET';
     const range = req.headers.range;
     let rid: string | undefined;
+    let kind: 'recording' | 'transcript' = 'recording';
     const record = (status: number): SimulatorRequest =>
       this.log.add({
         method,
         path,
         status,
-        kind: 'recording',
+        kind,
         ...(rid === undefined ? {} : { rid }),
         ...(range === undefined ? {} : { range }),
         bytes: 0,
@@ -399,6 +407,32 @@ export class RecordingHost {
     const problem = this.options.sign ? this.signer.problem(path, query) : undefined;
     if (problem) {
       xml(403, 'AccessDenied', problem);
+      return;
+    }
+    const transcript = this.findTranscript(path);
+    if (transcript) {
+      kind = 'transcript';
+      // Faults queued under the transcript's file name (failNextRecording(name)) apply here too.
+      const fault = this.faults.take(transcript.file.name);
+      if (fault?.kind === 'status' || fault?.kind === 'expire') {
+        if (fault.kind === 'expire') this.signer.expire(path);
+        const status = fault.kind === 'status' ? fault.status : 403;
+        xml(status, status === 403 ? 'AccessDenied' : 'SimulatedFailure', 'Simulated failure');
+        return;
+      }
+      const body = transcriptContent(transcript.sessionId, transcript.file.name);
+      serveFile(
+        req,
+        res,
+        {
+          size: body.length,
+          contentType: 'application/json',
+          etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`,
+          lastModified: transcript.file.availableFrom ?? 0,
+          read: (start, end) => Readable.from([body.subarray(start, end)]),
+        },
+        { onStatus: (status) => record(status) },
+      );
       return;
     }
     const recording = this.find(path);
@@ -448,6 +482,18 @@ export class RecordingHost {
     return this.hook.hook(request);
   }
 
+  /** The available transcript at `path` (`/recordings/<session>/transcripts/<name>`), if any. */
+  private findTranscript(path: string): { sessionId: string; file: StoredTranscript } | undefined {
+    const match = /^\/recordings\/([^/]+)\/transcripts\/([^/]+)$/.exec(path);
+    const sessionId = match?.[1] === undefined ? undefined : safeDecode(match[1]);
+    const stored: StoredCall | undefined = sessionId === undefined ? undefined : this.registry.get(sessionId);
+    if (!stored || sessionId === undefined) return undefined;
+    const file = this.registry
+      .availableTranscripts(stored, this.options.clock())
+      .find((t) => transcriptPath(sessionId, t) === path);
+    return file && { sessionId, file };
+  }
+
   private find(path: string): StoredRecording | undefined {
     const match = /^\/recordings\/([^/]+)\/([^/]+)$/.exec(path);
     if (!match?.[1] || !match[2]) return undefined;
@@ -460,6 +506,10 @@ export class RecordingHost {
 function recordingPath(sessionId: string, recording: StoredRecording): string {
   const ext = encodeURIComponent(recording.ext ?? 'mp4');
   return `/recordings/${encodeURIComponent(sessionId)}/${encodeURIComponent(recording.rid)}.${ext}`;
+}
+
+function transcriptPath(sessionId: string, transcript: StoredTranscript): string {
+  return `/recordings/${encodeURIComponent(sessionId)}/transcripts/${encodeURIComponent(transcript.name)}`;
 }
 
 function servedFile(recording: StoredRecording): ServedFile {

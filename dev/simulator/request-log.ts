@@ -9,7 +9,7 @@ export interface SimulatorRequest {
   /** The path without its query string. */
   path: string;
   status: number;
-  kind: 'get-call' | 'list-calls' | 'recording' | 'other';
+  kind: 'get-call' | 'list-calls' | 'list-transcriptions' | 'recording' | 'transcript' | 'other';
   /** Recordings: which one. */
   rid?: string;
   /** Recordings: the `Range` header as sent, when there was one. */
