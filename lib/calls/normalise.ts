@@ -31,6 +31,7 @@ import {
   type NormalisedCall,
   type Participant,
   type RecordingSource,
+  type TranscriptSource,
 } from './types.ts';
 
 /**
@@ -53,6 +54,7 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
 
   const participants = normaliseParticipants(field(raw, 'participants'));
   const recordings = normaliseRecordings(field(raw, 'recordings'));
+  const transcripts = normaliseTranscripts(field(raw, 'transcriptions'));
 
   const call = dropAbsent<CallDraft>({
     pk,
@@ -81,13 +83,16 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
     totalParticipants: toCount(field(raw, 'totalParticipants')),
     // CometChat may report the flag before (or without) the recordings list, so either counts.
     hasRecording: toBoolean(field(raw, 'hasRecording')) === true || recordings.length > 0,
-    hasTranscription: toBoolean(field(raw, 'hasTranscription')),
+    hasTranscription:
+      toBoolean(field(raw, 'hasTranscription')) === true || transcripts.length > 0
+        ? true
+        : toBoolean(field(raw, 'hasTranscription')),
     participants,
     recordings: [],
     transcripts: [],
     ...dayIndexKeys(sessionId, initiatedAt),
   });
-  return { call, recordings };
+  return { call, recordings, transcripts };
 }
 
 function readSessionId(raw: JsonObject, expected: string | undefined): string {
@@ -198,24 +203,27 @@ function toRid(value: unknown): string | undefined {
   return typeof text === 'string' && text.trim() !== '' ? text.toWellFormed() : undefined;
 }
 
-/** A stable id for a recording listed without one: the same file path always gives the same id. */
+/** A stable id for a file listed without one: the same file path always gives the same id. */
 function ridFromPath(url: URL): string {
   return `url-${createHash('sha256').update(url.pathname).digest('hex').slice(0, 32)}`;
 }
 
-/** The recording's absolute URL; a missing, empty or relative one can never be fetched. */
-function recordingUrl(entry: JsonObject, label: string): URL {
-  const value = [field(entry, 'recording_url'), field(entry, 'recordingUrl')].find(
-    (v) => typeof v === 'string' && v.trim() !== '',
-  );
-  // The URL may be signed: messages name the recording, never the URL.
-  if (typeof value !== 'string') throw new RecordingRejectedError(`recording ${label} has no URL`);
+/** A file's absolute URL from the first of `fields` set; a missing, empty or relative one can never be fetched. */
+function fileUrl(entry: JsonObject, fields: readonly string[], label: string): URL {
+  const value = fields
+    .map((name) => field(entry, name))
+    .find((v) => typeof v === 'string' && v.trim() !== '');
+  // The URL may be signed: messages name the file, never the URL.
+  if (typeof value !== 'string') throw new RecordingRejectedError(`${label} has no URL`);
   if (value.length > MAX_URL_LENGTH || !URL.canParse(value)) {
-    throw new RecordingRejectedError(
-      `recording ${label} has no absolute URL of at most ${MAX_URL_LENGTH} characters`,
-    );
+    throw new RecordingRejectedError(`${label} has no absolute URL of at most ${MAX_URL_LENGTH} characters`);
   }
   return new URL(value);
+}
+
+/** The recording's absolute URL (`recording_url` in the REST docs, `recordingUrl` in the SDK's). */
+function recordingUrl(entry: JsonObject, label: string): URL {
+  return fileUrl(entry, ['recording_url', 'recordingUrl'], `recording ${label}`);
 }
 
 /** The URL minus credentials, query string and fragment: what may be stored and logged. */
@@ -265,4 +273,44 @@ function normaliseRecordings(value: unknown): RecordingSource[] {
   if (!Array.isArray(value)) return [];
   const sorted = value.map(normaliseRecording).sort(compareRecordings);
   return sorted.filter((recording, index) => index === 0 || sorted[index - 1]?.rid !== recording.rid);
+}
+
+/**
+ * One transcript entry (REST: `transcriptUrl`; SDK: `url`). Like a recording, any `tid` is kept
+ * (keys encode it) and one without a tid gets a stable id from its URL's path.
+ */
+export function normaliseTranscript(entry: unknown, index: number): TranscriptSource {
+  if (!isObject(entry)) throw new InvalidCallDataError(`transcript entry ${index} is not an object`);
+  const given = toRid(field(entry, 'tid'));
+  const url = fileUrl(
+    entry,
+    ['transcriptUrl', 'url'],
+    `transcript ${given === undefined ? `entry ${index}` : quoteForMessage(given)}`,
+  );
+  return dropAbsent<TranscriptSource>({
+    tid: given ?? ridFromPath(url),
+    url: url.href,
+    sourceUrl: withoutSecrets(url),
+    startTime: toUnixSeconds(field(entry, 'startTime')),
+    endTime: toUnixSeconds(field(entry, 'endTime')),
+  });
+}
+
+function compareTranscripts(a: TranscriptSource, b: TranscriptSource): number {
+  return (
+    compareStrings(a.tid, b.tid) ||
+    compareOptionalNumbers(a.startTime, b.startTime) ||
+    compareOptionalNumbers(a.endTime, b.endTime) ||
+    compareContent(a, b)
+  );
+}
+
+/**
+ * Every transcript of `entries` (Get Call's `transcriptions[]` or pages of the transcriptions
+ * endpoint), sorted by tid, one per tid, chosen in content order as for recordings.
+ */
+export function normaliseTranscripts(value: unknown): TranscriptSource[] {
+  if (!Array.isArray(value)) return [];
+  const sorted = value.map(normaliseTranscript).sort(compareTranscripts);
+  return sorted.filter((t, index) => index === 0 || sorted[index - 1]?.tid !== t.tid);
 }

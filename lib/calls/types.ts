@@ -164,10 +164,25 @@ export interface RecordingSource {
   durationSeconds?: number;
 }
 
+/**
+ * A transcript as CometChat describes it, before it is copied. `url` may be signed: it is used
+ * to download and must never be stored or logged.
+ */
+export interface TranscriptSource {
+  tid: string;
+  url: string;
+  /** `url` without its query string or fragment: safe to store and log. */
+  sourceUrl: string;
+  startTime?: number;
+  endTime?: number;
+}
+
 /** Everything one Get Call response normalises into: the call (no files yet) and the files to copy. */
 export interface NormalisedCall {
   call: CallDraft;
   recordings: RecordingSource[];
+  /** Get Call's `transcriptions[]`: at most the 5 newest (the rest are paged from their own endpoint). */
+  transcripts: TranscriptSource[];
 }
 
 /** The `byDay` index keys of a call initiated at `initiatedAt` (Unix seconds); none without it. */

@@ -23,6 +23,7 @@ import type {
   CometChatClient,
   CometChatClientOptions,
   ListCallsResult,
+  ListTranscriptionsResult,
   Pagination,
   RawCall,
   RequestOptions,
@@ -33,6 +34,7 @@ export type {
   CometChatClientOptions,
   ListCallsParams,
   ListCallsResult,
+  ListTranscriptionsResult,
   Pagination,
   RawCall,
   RequestOptions,
@@ -423,6 +425,32 @@ export function createCometChatClient(options: CometChatClientOptions): CometCha
       // make the whole page (and so the backfill) fail forever.
       const calls: RawCall[] = body.data.filter(isRecord);
       return { calls, pagination: paginationFrom(body.meta) } satisfies ListCallsResult;
+    },
+
+    async listTranscriptions(sessionId, params = {}, requestOptions = {}) {
+      parseSessionId(sessionId);
+      const query = new URLSearchParams();
+      const page = pageNumber('page', params.page);
+      const perPage = pageNumber('perPage', params.perPage);
+      // Documented for this endpoint: `page` and `perPage`, whatever List Calls is configured with.
+      if (page !== undefined) query.set('page', page);
+      if (perPage !== undefined) query.set('perPage', perPage);
+      const search = query.toString();
+      const op: Operation = {
+        label: `List Transcriptions for session ${quote(sessionId)}${page === undefined ? '' : ` page ${page}`}`,
+        url: `${baseUrl}/calls/${encodeURIComponent(sessionId)}/transcriptions${search ? `?${search}` : ''}`,
+        // A session CometChat does not know is "no such call" here as on Get Call.
+        isGetCall: true,
+      };
+      const body = await send(op, requestOptions);
+      if (!Array.isArray(body.data)) {
+        throw new InvalidCallDataError(`${op.label}: the response's "data" is not an array`);
+      }
+      // Every entry as sent: one that is not an object fails normalisation by name, never vanishes.
+      return {
+        transcripts: body.data,
+        pagination: paginationFrom(body.meta),
+      } satisfies ListTranscriptionsResult;
     },
   };
 }

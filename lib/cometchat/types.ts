@@ -73,10 +73,23 @@ export interface CometChatClientOptions {
   now?: () => number;
 }
 
-/** The two Calls API reads the pipeline needs. */
+/** One page of a call's transcripts (`GET /calls/{sessionId}/transcriptions`), newest first. */
+export interface ListTranscriptionsResult {
+  /** Raw transcript items as sent (validated later by lib/calls normalisation). */
+  transcripts: unknown[];
+  pagination: Pagination;
+}
+
+/** The Calls API reads the pipeline needs. */
 export interface CometChatClient {
   /** Get Call: the call object, whether CometChat wraps it in an array or not. */
   getCall(sessionId: string, options?: RequestOptions): Promise<RawCall>;
   /** List Calls: one page of raw calls and its pagination. */
   listCalls(params?: ListCallsParams, options?: RequestOptions): Promise<ListCallsResult>;
+  /** List Transcriptions: one page (`page`, `perPage`, max 1000) of a call's transcripts. */
+  listTranscriptions(
+    sessionId: string,
+    params?: { page?: number; perPage?: number },
+    options?: RequestOptions,
+  ): Promise<ListTranscriptionsResult>;
 }

@@ -20,6 +20,7 @@ import {
 import type { EventSink } from '../events/archive-events.ts';
 import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import type { TranscriptCopier } from '../recordings/copy-transcript.ts';
 import { callFolders } from '../recordings/object-key.ts';
 import { secretProvider } from '../secrets.ts';
 import { createCallStore } from '../store/call-store.ts';
@@ -87,6 +88,19 @@ export function enrichDependenciesFromEnv(
     return copier;
   };
 
+  let transcriptCopier: Promise<TranscriptCopier> | undefined;
+  const transcripts = () => {
+    transcriptCopier ??= Promise.all([import('../recordings/copy-transcript.ts'), s3()]).then(
+      ([{ createTranscriptCopier }, client]) =>
+        createTranscriptCopier({
+          s3: client,
+          bucket: recordingsConfig.bucket,
+          policy: { allowedHosts: recordingsConfig.allowedHosts },
+        }),
+    );
+    return transcriptCopier;
+  };
+
   let manifestStore: Promise<ManifestStore> | undefined;
   const manifests = () => {
     manifestStore ??= (async () => {
@@ -111,7 +125,7 @@ export function enrichDependenciesFromEnv(
         return sink;
       });
 
-  return { cometChat, store, recordings, manifests, ...(events && { events }), folderOf };
+  return { cometChat, store, recordings, transcripts, manifests, ...(events && { events }), folderOf };
 }
 
 async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {

@@ -7,18 +7,37 @@
 
 import { normaliseCall } from '../calls/normalise.ts';
 import { sessionIdFromEvent } from '../calls/session-id.ts';
-import type { NormalisedCall, RecordingEntry, RecordingSource } from '../calls/types.ts';
+import type {
+  NormalisedCall,
+  RecordingEntry,
+  RecordingSource,
+  TranscriptEntry,
+  TranscriptSource,
+} from '../calls/types.ts';
 import type { CometChatClient, RawCall } from '../cometchat/client.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
+import type { TranscriptCopier } from '../recordings/copy-transcript.ts';
 import { type FolderParts, folderOfManifestKey, manifestKeyIn } from '../recordings/object-key.ts';
 import { assertStorable } from '../store/call-limits.ts';
 import type { CallStore, SaveOutcome } from '../store/call-store.ts';
 import { mergeCall } from '../store/merge-call.ts';
 import { type PublishDependencies, publishOwed } from './publish.ts';
+import { allTranscripts } from './transcripts.ts';
 
 /** One recording in an {@link EnrichmentResult}. */
 export interface RecordingResult {
   rid: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  /** False when the object was already in S3 with the same size and digest: nothing downloaded. */
+  copied: boolean;
+}
+
+/** One transcript in an {@link EnrichmentResult}. */
+export interface TranscriptResult {
+  tid: string;
   bucket: string;
   key: string;
   bytes: number;
@@ -33,6 +52,7 @@ export interface EnrichmentResult {
   status: string;
   participants: number;
   recordings: RecordingResult[];
+  transcripts: TranscriptResult[];
 }
 
 /**
@@ -40,9 +60,10 @@ export interface EnrichmentResult {
  * only for a call that has files or changed, EventBridge only when an event is owed.
  */
 export interface EnrichDependencies extends PublishDependencies {
-  cometChat: Pick<CometChatClient, 'getCall'>;
+  cometChat: Pick<CometChatClient, 'getCall' | 'listTranscriptions'>;
   store: Pick<CallStore, 'load' | 'save' | 'markPublished'>;
   recordings: () => Promise<RecordingCopier>;
+  transcripts: () => Promise<TranscriptCopier>;
   /** The folder key (`<prefix>…/`) of a call, as ARCHIVE_KEY_TEMPLATE places it. */
   folderOf: (call: FolderParts) => string;
   now?: () => Date;
@@ -54,7 +75,9 @@ export interface EnrichDependencies extends PublishDependencies {
 export type EnrichObservation =
   | { kind: 'fetched'; sessionId: string; status: string; participants: number; recordings: number }
   | { kind: 'recording'; sessionId: string; rid: string; copied: boolean; bytes: number }
+  | { kind: 'transcript'; sessionId: string; tid: string; copied: boolean; bytes: number }
   | { kind: 'url-refreshed'; sessionId: string; rid: string }
+  | { kind: 'url-refreshed'; sessionId: string; tid: string }
   | { kind: 'saved'; sessionId: string; outcome: SaveOutcome }
   | { kind: 'published'; sessionId: string; revision: number };
 
@@ -69,7 +92,9 @@ export interface EnrichOptions {
  * The largest entry a recording not yet copied could become (S3's longest key and bucket name,
  * the largest size), so a call that could not be stored is refused before anything is copied.
  */
-function largestEntry(source: RecordingSource): RecordingEntry {
+function largestEntry<S extends RecordingSource | TranscriptSource>(
+  source: S,
+): Omit<S, 'url'> & Omit<RecordingEntry, 'rid'> {
   const { url: _url, ...described } = source;
   return {
     ...described,
@@ -121,21 +146,24 @@ export async function enrichCall(
       initiatedAt: previous?.call.initiatedAt ?? fetched.call.initiatedAt ?? fetched.call.startedAt,
     });
   const manifestKey = manifestKeyIn(folder);
+  const transcriptSources = await allTranscripts(fetched, deps.cometChat, options);
   const stored = new Map(previous?.call.recordings.map((r) => [r.rid, r]));
+  const storedTranscripts = new Map(previous?.call.transcripts.map((t) => [t.tid, t]));
   assertStorable(
     mergeCall(previous?.call, {
       ...fetched.call,
       manifestKey,
       recordings: fetched.recordings.map((r) => stored.get(r.rid) ?? largestEntry(r)),
+      transcripts: transcriptSources.map((t) => storedTranscripts.get(t.tid) ?? largestEntry(t)),
     }),
   );
 
   const entries: RecordingEntry[] = [];
   const copiedNow = new Set<string>();
+  // At most one Get Call again per run, shared by every file whose URL was refused.
+  let refetched: Promise<NormalisedCall> | undefined;
   if (fetched.recordings.length > 0) {
     const copier = await deps.recordings();
-    // At most one Get Call again per run, shared by every recording whose URL was refused.
-    let refetched: Promise<NormalisedCall> | undefined;
     const freshSource = async (rid: string) => (await refetched)?.recordings.find((r) => r.rid === rid);
     for (const recording of fetched.recordings) {
       const { rid } = recording;
@@ -161,8 +189,38 @@ export async function enrichCall(
     }
   }
 
+  const transcriptEntries: TranscriptEntry[] = [];
+  if (transcriptSources.length > 0) {
+    const copier = await deps.transcripts();
+    // At most one fetch of the transcripts again per run (sharing the recordings' Get Call).
+    let refreshed: Promise<TranscriptSource[]> | undefined;
+    const freshTranscript = async (tid: string) => (await refreshed)?.find((t) => t.tid === tid);
+    for (const transcript of transcriptSources) {
+      const { tid } = transcript;
+      const { entry, copied } = await copier.copy(
+        {
+          sessionId,
+          source: (await freshTranscript(tid)) ?? transcript,
+          folder,
+          existing: storedTranscripts.get(tid),
+          refreshSource: async () => {
+            if (refreshed) return undefined;
+            observe({ kind: 'url-refreshed', sessionId, tid });
+            refetched ??= fetchCall();
+            refreshed = refetched.then((call) => allTranscripts(call, deps.cometChat, options));
+            return freshTranscript(tid);
+          },
+        },
+        { signal },
+      );
+      transcriptEntries.push(entry);
+      if (copied) copiedNow.add(`transcript:${tid}`);
+      observe({ kind: 'transcript', sessionId, tid, copied, bytes: copied ? entry.bytes : 0 });
+    }
+  }
+
   const { outcome, call } = await deps.store.save(
-    { ...fetched.call, recordings: entries, manifestKey },
+    { ...fetched.call, recordings: entries, transcripts: transcriptEntries, manifestKey },
     { previous, now: deps.now?.(), signal },
   );
   observe({ kind: 'saved', sessionId, outcome });
@@ -180,6 +238,14 @@ export async function enrichCall(
       bytes,
       sha256,
       copied: copiedNow.has(rid),
+    })),
+    transcripts: call.transcripts.map(({ tid, bucket, key, bytes, sha256 }) => ({
+      tid,
+      bucket,
+      key,
+      bytes,
+      sha256,
+      copied: copiedNow.has(`transcript:${tid}`),
     })),
   };
 }

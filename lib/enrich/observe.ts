@@ -11,7 +11,11 @@ export async function reportEnrichment(
 ): Promise<EnrichmentResult> {
   try {
     const result = await work;
-    logger.info('call enriched', { status: result.status, recordings: result.recordings.length });
+    logger.info('call enriched', {
+      status: result.status,
+      recordings: result.recordings.length,
+      transcripts: result.transcripts.length,
+    });
     return result;
   } catch (error) {
     logger.error('enrichment failed', { error });
@@ -37,8 +41,14 @@ export function observeWith(
           countBytes(METRIC.RecordingBytes, event.bytes, metrics);
         }
         return;
+      case 'transcript':
+        logger.info(event.copied ? 'transcript copied' : 'transcript already stored', { ...event });
+        return;
       case 'url-refreshed':
-        logger.warn('recording URL refused; fetched the call again for a fresh one', { ...event });
+        logger.warn('file URL refused; fetched the call again for a fresh one', { ...event });
+        return;
+      case 'published':
+        logger.info('manifest written (and event sent, with a bus)', { ...event });
         return;
       case 'saved':
         logger.info('call saved', { ...event });

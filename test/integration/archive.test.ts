@@ -3,7 +3,7 @@
  * simulator over HTTP, driven through the real `enrichCall` handler.
  */
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,7 +12,11 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import type { SimulatedCall } from '../../dev/simulator/index.ts';
+import {
+  type SimulatedCall,
+  type SimulatedTranscript,
+  transcriptContent,
+} from '../../dev/simulator/index.ts';
 import type { CallItem } from '../../lib/calls/types.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { createManifestStore } from '../../lib/manifest/manifest-store.ts';
@@ -51,7 +55,12 @@ let sequence = 0;
  * other test uses unless `sessionId` names one to replace; returns the session id.
  */
 function addCall(
-  options: { recordings?: number; raw?: Record<string, unknown>; sessionId?: string } = {},
+  options: {
+    recordings?: number;
+    transcripts?: SimulatedTranscript[];
+    raw?: Record<string, unknown>;
+    sessionId?: string;
+  } = {},
 ): string {
   if (options.sessionId === undefined) sequence += 1;
   const sessionId = options.sessionId ?? `v1.us.archive-test.${INITIATED_AT}.${sequence}`;
@@ -79,6 +88,7 @@ function addCall(
       rid: `rec-${n}-${i}`,
       bytes: 2048 + i,
     })),
+    ...(options.transcripts && { transcripts: options.transcripts }),
   };
   stack.simulator?.addCall(call);
   return sessionId;
@@ -559,3 +569,137 @@ function sqsEvent(body: string, groupId: string): SQSEvent {
     ],
   };
 }
+
+/** `n` transcripts `t-<i>`, the later the newer. */
+const transcripts = (n: number, extra: Partial<SimulatedTranscript> = {}): SimulatedTranscript[] =>
+  Array.from({ length: n }, (_, i) => ({
+    tid: `t-${i}`,
+    startTime: INITIATED_AT + 10 * i,
+    endTime: INITIATED_AT + 10 * i + 8,
+    ...extra,
+  }));
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('transcripts', () => {
+  it('archives all 7 of a call whose Get Call lists only the 5 newest, paging the transcriptions endpoint', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({ recordings: 1, transcripts: transcripts(7) });
+    stack.simulator?.resetRequests();
+
+    const result = await invoke(handler, sessionId);
+
+    expect(stack.simulator?.requests.filter((r) => r.kind === 'list-transcriptions')).toHaveLength(1);
+    expect(result.transcripts.map((t) => [t.tid, t.key, t.copied])).toEqual(
+      Array.from({ length: 7 }, (_, i) => [
+        `t-${i}`,
+        `recordings/${sessionId}/transcripts/t-${i}.json`,
+        true,
+      ]),
+    );
+    for (const transcript of result.transcripts) {
+      const expected = transcriptContent(sessionId, `${transcript.tid}.json`);
+      expect(transcript).toMatchObject({ bytes: expected.length, sha256: sha256(expected) });
+      expect(await readObject(transcript.key)).toBe(expected.toString('utf8'));
+      expect(await tagsOf(transcript.key)).toEqual({ sha256: transcript.sha256, hold: 'false' });
+    }
+    const call = await callItem(sessionId);
+    expect(call.hasTranscription).toBe(true);
+    expect(call.transcripts.map((t) => [t.tid, t.key, t.bytes, t.sha256, t.contentType])).toEqual(
+      result.transcripts.map((t) => [t.tid, t.key, t.bytes, t.sha256, 'application/json']),
+    );
+    for (const entry of call.transcripts) expect(entry.sourceUrl).not.toMatch(/[?#]/);
+    const manifest = JSON.parse(await readObject(`recordings/${sessionId}/call.json`));
+    expect(manifest.call.transcripts).toEqual(call.transcripts);
+    expect(manifest.response.transcriptions).toHaveLength(5);
+  });
+
+  it('reads no transcriptions page for a call Get Call shows whole, and keeps any tid and none', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({
+      transcripts: [
+        { tid: 'a/b ü', startTime: INITIATED_AT },
+        { startTime: INITIATED_AT + 1, urlField: 'url' },
+      ],
+    });
+    stack.simulator?.resetRequests();
+
+    const result = await invoke(handler, sessionId);
+
+    expect(stack.simulator?.requests.filter((r) => r.kind === 'list-transcriptions')).toEqual([]);
+    const [named, unnamed] = [...result.transcripts].sort((a, b) =>
+      a.tid === 'a/b ü' ? -1 : b.tid === 'a/b ü' ? 1 : 0,
+    );
+    expect(named?.key).toBe(`recordings/${sessionId}/transcripts/a%2Fb%20%C3%BC.json`);
+    expect(unnamed?.tid).toMatch(/^url-[0-9a-f]{32}$/);
+    const again = await invoke(handler, sessionId);
+    expect(again.transcripts.map((t) => [t.tid, t.copied])).toEqual(
+      result.transcripts.map((t) => [t.tid, false]),
+    );
+  });
+
+  it('downloads nothing again and writes nothing when an unchanged call with transcripts is enriched again', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({ transcripts: transcripts(6) });
+    await invoke(handler, sessionId);
+    stack.simulator?.resetRequests();
+    s3Proxy.reset();
+    dynamoProxy.reset();
+
+    const result = await invoke(handler, sessionId);
+
+    expect(result.transcripts.every((t) => !t.copied)).toBe(true);
+    expect(stack.simulator?.requests.filter((r) => r.kind === 'transcript')).toEqual([]);
+    expect(s3Proxy.count('PutObject') + s3Proxy.count('PutObjectTagging')).toBe(0);
+    expect(dynamoProxy.count(...DYNAMODB_WRITES)).toBe(0);
+  });
+
+  it('fetches fresh URLs once after a 403 and copies the transcript', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({ transcripts: transcripts(2) });
+    stack.simulator?.failNextRecording('t-1.json', { kind: 'expire' });
+    stack.simulator?.resetRequests();
+
+    const result = await invoke(handler, sessionId);
+
+    expect(result.transcripts.map((t) => t.copied)).toEqual([true, true]);
+    expect(stack.simulator?.requests.filter((r) => r.kind === 'get-call')).toHaveLength(2);
+    expect(stack.simulator?.requests.filter((r) => r.kind === 'transcript').map((r) => r.status)).toContain(
+      403,
+    );
+  });
+
+  it('refuses a transcript URL the policy refuses, with RecordingRejectedError and nothing stored', async () => {
+    const handler = await loadHandler();
+    const sessionId = addCall({
+      transcripts: [{ tid: 'evil', url: 'https://transcripts.example.com/evil.json?Signature=s' }],
+    });
+
+    const error = await rejectionOf(invoke(handler, sessionId));
+
+    expect(error.name).toBe('RecordingRejectedError');
+    expect(error.message).not.toContain('Signature');
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
+    expect(await keysUnder(`recordings/${sessionId}/`)).toEqual([]);
+  });
+
+  it('archives a transcript that appears after the call was first archived, on the next run', async () => {
+    const handler = await loadHandler(withBus());
+    const sessionId = addCall({ raw: { hasTranscription: false } });
+    const first = await invoke(handler, sessionId);
+    stack.simulator?.updateCall(sessionId, { hasTranscription: undefined });
+    stack.simulator?.addTranscripts(sessionId, transcripts(1));
+
+    const second = await invoke(handler, sessionId);
+
+    expect(first.transcripts).toEqual([]);
+    expect(second.transcripts.map((t) => [t.tid, t.copied])).toEqual([['t-0', true]]);
+    expect(await callItem(sessionId)).toMatchObject({
+      hasTranscription: true,
+      revision: 2,
+      publishedRevision: 2,
+    });
+    const archived = events.map((e) => JSON.parse(e.Detail)).filter((d) => d.sessionId === sessionId);
+    expect(archived.map((d) => d.transcripts.length)).toEqual([0, 1]);
+  });
+});

@@ -62,7 +62,13 @@ describe('enrichCall handler on the local stack', () => {
   it('stores a plain audio call with its participants and no recordings', async () => {
     const result = await invoke({ sessionId: AUDIO });
 
-    expect(result).toEqual({ sessionId: AUDIO, status: 'ended', participants: 2, recordings: [] });
+    expect(result).toEqual({
+      sessionId: AUDIO,
+      status: 'ended',
+      participants: 2,
+      recordings: [],
+      transcripts: [],
+    });
     const items = await itemsOf(AUDIO);
     const call = items.find((i) => i.sk === 'CALL');
     expect(call).toMatchObject({ entity: 'call', sessionId: AUDIO, type: 'audio', status: 'ended' });

@@ -601,3 +601,50 @@ describe('normaliseCall', () => {
     });
   });
 });
+
+describe('transcripts', () => {
+  const base = { sessionId: 'v1.us.t', status: 'ended' };
+  const url = (q: string) => `https://transcripts.cometchat.io/v1/abc.json?Signature=${q}`;
+
+  it('reads transcriptUrl and url, keeps times, and stores the URL without its query', () => {
+    const { transcripts, call } = normaliseCall({
+      ...base,
+      transcriptions: [
+        { tid: 't1', transcriptUrl: url('a'), startTime: 10, endTime: '20', mid: 'm' },
+        { tid: 't2', url: 'https://transcripts.cometchat.io/x.vtt' },
+      ],
+    });
+
+    expect(transcripts).toEqual([
+      {
+        tid: 't1',
+        url: url('a'),
+        sourceUrl: 'https://transcripts.cometchat.io/v1/abc.json',
+        startTime: 10,
+        endTime: 20,
+      },
+      {
+        tid: 't2',
+        url: 'https://transcripts.cometchat.io/x.vtt',
+        sourceUrl: 'https://transcripts.cometchat.io/x.vtt',
+      },
+    ]);
+    expect(call.hasTranscription).toBe(true);
+  });
+
+  it('gives a transcript without tid a stable id from its URL path, whatever the signature', () => {
+    const first = normaliseCall({ ...base, transcriptions: [{ transcriptUrl: url('a') }] }).transcripts;
+    const second = normaliseCall({ ...base, transcriptions: [{ transcriptUrl: url('b') }] }).transcripts;
+
+    expect(first[0]?.tid).toMatch(/^url-[0-9a-f]{32}$/);
+    expect(second[0]?.tid).toBe(first[0]?.tid);
+  });
+
+  it.each([
+    ['no URL', { tid: 't' }, RecordingRejectedError],
+    ['a relative URL', { tid: 't', transcriptUrl: '/x.json' }, RecordingRejectedError],
+    ['an entry that is not an object', 'oops', InvalidCallDataError],
+  ])('fails by name on %s, never drops it', (_, entry, type) => {
+    expect(() => normaliseCall({ ...base, transcriptions: [entry] })).toThrow(type);
+  });
+});

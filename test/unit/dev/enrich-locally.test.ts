@@ -18,6 +18,7 @@ describe('rowOf', () => {
         status: 'ended',
         participants: 3,
         recordings: [recording(true), recording(false)],
+        transcripts: [],
       },
     });
 
@@ -33,7 +34,7 @@ describe('rowOf', () => {
 
   it('shows 0 for a call without recordings', () => {
     const row = rowOf('s1', {
-      result: { sessionId: 's1', status: 'ended', participants: 2, recordings: [] },
+      result: { sessionId: 's1', status: 'ended', participants: 2, recordings: [], transcripts: [] },
     });
 
     expect(row.recordings).toBe('0');
@@ -49,7 +50,9 @@ describe('rowOf', () => {
 describe('renderRows', () => {
   it('prints the table, then how many calls were enriched and how many failed', () => {
     const text = renderRows([
-      rowOf('s1', { result: { sessionId: 's1', status: 'ended', participants: 2, recordings: [] } }),
+      rowOf('s1', {
+        result: { sessionId: 's1', status: 'ended', participants: 2, recordings: [], transcripts: [] },
+      }),
       rowOf('s2', { error: { name: 'CallNotFoundError', message: 'no call s2' } }),
     ]);
 

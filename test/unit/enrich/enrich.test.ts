@@ -185,6 +185,9 @@ function harness(
         if (answer instanceof Error) throw answer;
         return structuredClone(answer);
       },
+      async listTranscriptions() {
+        throw new Error('no call in these tests has transcripts');
+      },
     },
     store: {
       async load(sessionId) {
@@ -220,6 +223,9 @@ function harness(
       steps.push({ op: 'recordings' });
       return copier;
     }),
+    transcripts: async () => {
+      throw new Error('no call in these tests has transcripts');
+    },
     folderOf: ({ sessionId }) => `recordings/${sessionId}/`,
     now: () => NOW,
     observe: (event) => observed.push(event),
@@ -331,6 +337,7 @@ describe('enrichCall', () => {
           copied: true,
         },
       ],
+      transcripts: [],
     });
   });
 

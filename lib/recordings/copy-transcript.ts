@@ -1,0 +1,116 @@
+/**
+ * Archives one transcript the way recordings are archived (copy-file.ts: written once, sha256
+ * tag, nothing partial at the final key, 401/403 answered with a fresh URL through
+ * `refreshSource`), at `<folder>transcripts/<tid>.<ext>`. An object an earlier run stored whole
+ * (size and `sha256` tag) is kept without downloading anything.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { TranscriptEntry, TranscriptSource } from '../calls/types.ts';
+import { copyFile } from './copy-file.ts';
+import { transcriptKeyIn } from './object-key.ts';
+import { storedObject } from './s3-object.ts';
+import type { UrlPolicy } from './url-policy.ts';
+
+/** The transcript formats a key may end in; anything else is stored as `json` (CometChat's format). */
+export const TRANSCRIPT_CONTENT_TYPES = {
+  json: 'application/json',
+  vtt: 'text/vtt',
+  srt: 'application/x-subrip',
+  txt: 'text/plain',
+} as const;
+type TranscriptExtension = keyof typeof TRANSCRIPT_CONTENT_TYPES;
+
+/** The extension of the URL path's last segment when it is a known transcript format, else `json`. */
+export function transcriptExtension(url: string): TranscriptExtension {
+  let pathname: string;
+  try {
+    pathname = new URL(url).pathname;
+  } catch {
+    return 'json';
+  }
+  const ext = /\.([A-Za-z0-9]{1,5})$/.exec(pathname.slice(pathname.lastIndexOf('/') + 1))?.[1]?.toLowerCase();
+  return ext !== undefined && Object.hasOwn(TRANSCRIPT_CONTENT_TYPES, ext)
+    ? (ext as TranscriptExtension)
+    : 'json';
+}
+
+const TEXT_TYPE = /^(?:text\/[a-z0-9.+-]+|application\/(?:json|x-subrip|[a-z0-9.+-]+\+json))$/;
+
+/** One transcript to archive. */
+export interface CopyTranscriptInput {
+  sessionId: string;
+  source: TranscriptSource;
+  /** The call's folder key (`<prefix>…/`, lib/recordings/object-key.ts). */
+  folder: string;
+  /** The entry an earlier run stored for this tid, if any. */
+  existing?: TranscriptEntry;
+  /** A fresh source after a 401/403 (the call and its transcripts fetched again), or undefined. */
+  refreshSource?: () => Promise<TranscriptSource | undefined>;
+}
+
+/** Copies transcripts into the bucket. */
+export interface TranscriptCopier {
+  copy(
+    input: CopyTranscriptInput,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ entry: TranscriptEntry; copied: boolean }>;
+}
+
+/** A copier bound to one bucket and URL policy. */
+export function createTranscriptCopier(options: {
+  s3: S3Client;
+  bucket: string;
+  policy: UrlPolicy;
+  timeoutMs?: number;
+  now?: () => Date;
+}): TranscriptCopier {
+  const { s3, bucket, policy } = options;
+  const now = options.now ?? (() => new Date());
+  return {
+    async copy(input, { signal } = {}) {
+      const { sessionId, source, existing, refreshSource } = input;
+      if (existing && existing.tid === source.tid) {
+        const stored = await storedObject({ s3, bucket: existing.bucket, key: existing.key }, signal);
+        if (stored?.bytes === existing.bytes && stored.sha256 === existing.sha256) {
+          return { entry: existing, copied: false };
+        }
+      }
+      const ext = transcriptExtension(source.url);
+      const key = transcriptKeyIn(input.folder, source.tid, ext);
+      let described = source;
+      const copied = await copyFile(
+        {
+          target: { s3, bucket, key },
+          metadata: { 'session-id': encodeURIComponent(sessionId), tid: encodeURIComponent(source.tid) },
+          contentType: (header) => {
+            const type = header?.split(';', 1)[0]?.trim().toLowerCase();
+            return type && TEXT_TYPE.test(type) ? type : TRANSCRIPT_CONTENT_TYPES[ext];
+          },
+          url: source.url,
+          ...(refreshSource && {
+            refresh: async () => {
+              const fresh = await refreshSource();
+              if (fresh) described = fresh;
+              return fresh?.url;
+            },
+          }),
+        },
+        { policy, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) },
+        signal,
+      );
+      const entry: TranscriptEntry = {
+        tid: source.tid,
+        ...(described.startTime !== undefined && { startTime: described.startTime }),
+        ...(described.endTime !== undefined && { endTime: described.endTime }),
+        sourceUrl: described.sourceUrl,
+        bucket,
+        key,
+        bytes: copied.bytes,
+        sha256: copied.sha256,
+        contentType: copied.contentType,
+        copiedAt: now().toISOString(),
+      };
+      return { entry, copied: true };
+    },
+  };
+}
