@@ -205,7 +205,7 @@ export async function copyFile(
 
   /** Forgets a record and the upload it names. */
   const drop = async (record: UploadRecord) => {
-    await abortUpload(target, record.uploadId);
+    if (record.uploadId) await abortUpload(target, record.uploadId);
     if (!resume) return;
     try {
       await resume.records.delete(resume.sessionId, target.key, {
@@ -254,25 +254,30 @@ export async function copyFile(
   };
 
   /** The ranged path into a new or resumed upload. */
+  /** A record not yet tied to its upload (which may still be being created). */
+  type Progress = Omit<UploadRecord, 'uploadId'>;
+
   const ranged = async (
-    record: UploadRecord,
+    base: Progress,
+    uploadIdOf: Promise<string>,
     plan: PartPlan,
     hasher: ResumableSha256,
     first: { buffer: Buffer; body: Promise<void> } | undefined,
     resumed: boolean,
   ): Promise<CopiedFile> => {
-    const contentType = record.contentType ?? input.contentType(undefined);
-    let latest = record;
+    const contentType = base.contentType ?? input.contentType(undefined);
+    let uploadId: string | undefined;
+    let latest = base;
     // At most one write at a time, at most one per interval, and the newest state always
     // written in the end (a write that was skipped while another ran is made afterwards).
     const every = settings.recordEveryMs ?? DEFAULT_RECORD_EVERY_MS;
-    let written = record;
+    let written: Progress | undefined = resumed ? base : undefined;
     let lastWrite = Number.NEGATIVE_INFINITY;
     let writing: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
     const flush = () => {
-      if (closed || writing || latest === written) return;
+      if (closed || writing || uploadId === undefined || latest === written) return;
       const wait = lastWrite + every - now();
       if (wait > 0) {
         timer ??= setTimeout(() => {
@@ -283,17 +288,27 @@ export async function copyFile(
       }
       lastWrite = now();
       const snapshot = latest;
-      writing = writeRecord(snapshot).finally(() => {
+      writing = writeRecord({ ...snapshot, uploadId }).finally(() => {
         written = snapshot;
         writing = undefined;
         flush();
       });
     };
+    uploadIdOf.then(
+      (id) => {
+        uploadId = id;
+        flush();
+      },
+      () => {},
+    );
     const stopWriting = async () => {
       closed = true;
       clearTimeout(timer);
       await writing;
     };
+    /** Forgets this upload: aborts it (once created) and deletes its record. */
+    const dropThis = async () =>
+      drop({ ...latest, uploadId: uploadId ?? (await uploadIdOf.catch(() => '')) });
     const onProgress = (done: readonly UploadedPart[], hashState: string) => {
       if (done.length > MAX_RECORDED_PARTS) return;
       latest = { ...latest, parts: toRecorded(done), hashState };
@@ -303,14 +318,14 @@ export async function copyFile(
     try {
       parts = await copyRanges({
         target,
-        uploadId: record.uploadId,
+        uploadId: uploadIdOf,
         plan,
-        done: toParts(record.parts),
+        done: toParts(base.parts),
         hasher,
         fetchPart: fetcherFor({
-          totalBytes: record.totalBytes,
-          ...(record.sourceEtag !== undefined && { etag: record.sourceEtag }),
-          ...(record.sourceLastModified !== undefined && { lastModified: record.sourceLastModified }),
+          totalBytes: base.totalBytes,
+          ...(base.sourceEtag !== undefined && { etag: base.sourceEtag }),
+          ...(base.sourceLastModified !== undefined && { lastModified: base.sourceLastModified }),
         }),
         concurrency,
         ...(first && { first }),
@@ -320,33 +335,34 @@ export async function copyFile(
     } catch (error) {
       await stopWriting();
       if (error instanceof SourceChangedError) {
-        await drop(latest);
+        await dropThis();
         throw error;
       }
       if (resumed && uploadLost(error)) {
-        await drop(latest);
+        await dropThis();
         return fresh();
       }
-      if (latest.parts.length > 0 && error instanceof RecordingDownloadError) {
+      if (latest.parts.length > 0 && uploadId !== undefined && error instanceof RecordingDownloadError) {
         // Cut off (a timeout, a host that stopped answering) after some progress: the next run
         // resumes from here. Anything else aborts the upload, now that every part has settled.
-        await writeRecord(latest);
+        await writeRecord({ ...latest, uploadId });
       } else {
-        await drop(latest);
+        await dropThis();
       }
       throw error;
     }
     await stopWriting();
     try {
-      await completeUpload(target, record.uploadId, parts, signal);
+      await completeUpload(target, await uploadIdOf, parts, signal);
     } catch (error) {
       // An S3 failure, like any other but a cut-off download, ends this upload. A resumed one
       // S3 no longer has (or lost a part of) is started over at once.
-      await drop(latest);
+      await dropThis();
       if (resumed && uploadLost(error)) return fresh();
       throw error;
     }
-    if (resume) {
+    const forget = async () => {
+      if (!resume) return;
       try {
         await resume.records.delete(resume.sessionId, target.key, {
           signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
@@ -354,8 +370,9 @@ export async function copyFile(
       } catch {
         // It expires; a later run finds its upload completed (gone) and starts over.
       }
-    }
-    return finish(hasher.digest(), record.totalBytes, contentType);
+    };
+    const [tagged] = await Promise.all([finish(hasher.digest(), base.totalBytes, contentType), forget()]);
+    return tagged;
   };
 
   /** A copy from the first byte. */
@@ -407,10 +424,10 @@ export async function copyFile(
       await putWhole(target, { contentType, metadata: input.metadata }, bytes, signal);
       return finish(hasher.digest(), total, contentType);
     }
-    const uploadId = await createUpload(target, { contentType, metadata: input.metadata }, signal);
-    const record: UploadRecord = {
+    // Created while the first parts download; the record is first written once it exists.
+    const uploadId = createUpload(target, { contentType, metadata: input.metadata }, signal);
+    const progress: Progress = {
       key: target.key,
-      uploadId,
       partSize: plan.partSize,
       totalBytes: total,
       ...(head.etag !== undefined && { sourceEtag: head.etag }),
@@ -420,8 +437,7 @@ export async function copyFile(
       hashState: hasher.save(),
       startedAt: now(),
     };
-    await writeRecord(record);
-    return ranged(record, plan, hasher, isPart1 ? { buffer, body } : undefined, false);
+    return ranged(progress, uploadId, plan, hasher, isPart1 ? { buffer, body } : undefined, false);
   };
 
   /** Carries on from a record, or starts over when it cannot be trusted. */
@@ -432,7 +448,9 @@ export async function copyFile(
       await drop(record);
       return fresh();
     }
-    if (record.parts.length === plan.partCount) return ranged(record, plan, hasher, undefined, true);
+    if (record.parts.length === plan.partCount) {
+      return ranged(record, Promise.resolve(record.uploadId), plan, hasher, undefined, true);
+    }
     const range = partRange(plan, record.parts.length + 1);
     const identity = {
       totalBytes: record.totalBytes,
@@ -454,7 +472,14 @@ export async function copyFile(
       await drop(record);
       return fresh();
     }
-    return ranged(record, plan, hasher, { buffer, body: opened.body }, true);
+    return ranged(
+      record,
+      Promise.resolve(record.uploadId),
+      plan,
+      hasher,
+      { buffer, body: opened.body },
+      true,
+    );
   };
 
   const record = resume

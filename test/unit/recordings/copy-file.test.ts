@@ -40,7 +40,7 @@ let proxy: S3FaultProxy;
 let s3: S3Client;
 let host: RangeHost;
 let policy: UrlPolicy;
-const local = { s3: undefined as unknown as S3Client };
+const local = { s3: undefined as unknown as S3Client, dynamodb: undefined as unknown as { destroy(): void } };
 let records: ReturnType<typeof createUploadRecords>;
 
 beforeAll(async () => {
@@ -49,6 +49,7 @@ beforeAll(async () => {
   proxy = await startS3FaultProxy(s3rver.endpoint);
   const clients = localClients({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint });
   local.s3 = clients.s3;
+  local.dynamodb = clients.dynamodb;
   await Promise.all([ensureBucket(clients.s3, BUCKET), ensureTable(clients.dynamodb, TABLE)]);
   records = createUploadRecords({ client: createDocumentClient(clients.dynamodb), tableName: TABLE });
   // The SDK's defaults, bar what s3rver needs (endpoint, path style, its fixed credentials).
@@ -65,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   s3.destroy();
   local.s3.destroy();
+  local.dynamodb.destroy();
   await host.close();
   await proxy.close();
   await Promise.all([s3rver.close(), dynalite.close()]);
