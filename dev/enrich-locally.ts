@@ -49,6 +49,7 @@ export interface Row {
   status?: string;
   participants?: number;
   recordings?: string;
+  transcripts?: string;
   result: string;
 }
 
@@ -60,6 +61,9 @@ export function rowOf(sessionId: string, outcome: Outcome<EnrichmentResult>): Ro
   const { result } = outcome;
   const copied = result.recordings.filter((r) => r.copied).length;
   const bytes = result.recordings.reduce((total, r) => total + r.bytes, 0);
+  // A stage deployed before transcripts answers without them.
+  const transcripts = result.transcripts ?? [];
+  const transcriptsCopied = transcripts.filter((t) => t.copied).length;
   return {
     sessionId,
     ok: true,
@@ -69,6 +73,7 @@ export function rowOf(sessionId: string, outcome: Outcome<EnrichmentResult>): Ro
       result.recordings.length === 0
         ? '0'
         : `${result.recordings.length} (${copied} copied, ${formatBytes(bytes)})`,
+    transcripts: transcripts.length === 0 ? '0' : `${transcripts.length} (${transcriptsCopied} copied)`,
     result: 'ok',
   };
 }
@@ -80,9 +85,13 @@ export function renderRows(rows: readonly Row[]): string {
     r.status ?? '-',
     r.participants === undefined ? '-' : String(r.participants),
     r.recordings ?? '-',
+    r.transcripts ?? '-',
     shorten(r.result, 80),
   ]);
-  const table = renderTable(['sessionId', 'status', 'participants', 'recordings', 'result'], cells);
+  const table = renderTable(
+    ['sessionId', 'status', 'participants', 'recordings', 'transcripts', 'result'],
+    cells,
+  );
   const failed = rows.filter((r) => !r.ok).length;
   return `${table}\n\n${rows.length - failed} of ${rows.length} calls enriched, ${failed} failed.`;
 }

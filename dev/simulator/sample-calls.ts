@@ -243,6 +243,13 @@ function groupMeeting(nowSeconds: number): SimulatedCall {
         numbersAsStrings: true,
       },
     ],
+    // Seven transcripts, one per segment of the meeting: Get Call lists the 5 newest, the
+    // transcriptions endpoint all of them.
+    transcripts: Array.from({ length: 7 }, (_, i) => ({
+      tid: uuid(`${sessionId}:transcript-${i}`),
+      startTime: startedAt + 300 * i,
+      endTime: Math.min(startedAt + 300 * (i + 1), endedAt),
+    })),
   };
 }
 
@@ -306,8 +313,9 @@ function ongoingCall(nowSeconds: number): SimulatedCall {
 
 /**
  * Five calls: (1) a 1:1 audio call, ended, no recording; (2) the Get Call page's own example
- * (`initiated`, array-shaped); (3) a group video meeting with a two-device participant and two
- * recordings (~300 KiB `recording_url` + numbers; ~6 MiB `recordingUrl` + numeric strings);
+ * (`initiated`, array-shaped); (3) a group video meeting with a two-device participant, two
+ * recordings (~300 KiB `recording_url` + numbers; ~6 MiB `recordingUrl` + numeric strings) and
+ * seven transcripts (more than Get Call lists);
  * (4) a `canceled` call; (5) an ongoing call.
  */
 export function sampleCalls(now = Date.now()): SimulatedCall[] {

@@ -161,10 +161,10 @@ describe('calls CLI', () => {
 
       expect(run.code).toBe(0);
       const lines = run.stdout.split('\n');
-      expect(lines[0]).toMatch(/^sessionId\s+status\s+participants\s+recordings\s+result$/);
-      expect(lines.find((l) => l.startsWith(AUDIO))).toMatch(/\sended\s+2\s+0\s+ok$/);
+      expect(lines[0]).toMatch(/^sessionId\s+status\s+participants\s+recordings\s+transcripts\s+result$/);
+      expect(lines.find((l) => l.startsWith(AUDIO))).toMatch(/\sended\s+2\s+0\s+0\s+ok$/);
       expect(lines.find((l) => l.startsWith(GROUP))).toMatch(
-        /\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+ok$/,
+        /\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+7 \(7 copied\)\s+ok$/,
       );
       expect(run.stdout).toContain('2 of 2 calls enriched, 0 failed.');
       expect(simulator.requests.filter((r) => r.kind === 'recording')).toHaveLength(2);
@@ -314,7 +314,7 @@ describe('calls CLI', () => {
         'POST /2015-03-31/functions/cometchat-call-archive-test-enrichCall/invocations',
       ]);
       expect(payloads).toEqual([{ sessionId: AUDIO }, { sessionId: GROUP }]);
-      expect(run.stdout.split('\n').find((l) => l.startsWith(GROUP))).toMatch(/\sended\s+3\s+0\s+ok$/);
+      expect(run.stdout.split('\n').find((l) => l.startsWith(GROUP))).toMatch(/\sended\s+3\s+0\s+0\s+ok$/);
     });
 
     it('reports a function error by its name and exits 1', async () => {

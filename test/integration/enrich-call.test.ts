@@ -122,7 +122,9 @@ describe('enrichCall handler on the local stack', () => {
     );
     for (const entry of call.recordings) expect(entry.sourceUrl).not.toContain('?');
     expect(JSON.stringify(items)).not.toMatch(/Signature|Expires|Key-Pair-Id/);
-    expect(call).toMatchObject({ hasRecording: true, transcripts: [] });
+    expect(call).toMatchObject({ hasRecording: true, hasTranscription: true });
+    expect(call.transcripts.map((t) => t.tid)).toEqual(result.transcripts.map((t) => t.tid));
+    expect(result.transcripts).toHaveLength(7);
   });
 
   it('re-enriching an unchanged call downloads nothing and writes nothing', async () => {

@@ -51,10 +51,11 @@ describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
 
     expect(output).toContain('simulator');
     // The same table and summary line as `npm run calls -- enrich`: both go through dev/enrich-locally.ts.
-    expect(output).toMatch(/^sessionId\s+status\s+participants\s+recordings\s+result$/m);
+    expect(output).toMatch(/^sessionId\s+status\s+participants\s+recordings\s+transcripts\s+result$/m);
     expect(output).toContain('5 of 5 calls enriched, 0 failed.');
-    expect(output).toMatch(/\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+ok$/m);
-    expect(output).toMatch(/\s0\s+ok$/m);
+    // The group meeting: two recordings and seven transcripts (five in Get Call, seven when paged).
+    expect(output).toMatch(/\sended\s+\d+\s+2 \(2 copied, [\d.]+ MiB\)\s+7 \(7 copied\)\s+ok$/m);
+    expect(output).toMatch(/\s0\s+0\s+ok$/m);
     expect(output).toContain(join('s3', 'cometchat-recordings', 'recordings'));
     // Every call changed (it is new): one CallArchived each, as a bus would receive them.
     expect(output).toMatch(/^Events: 5 written to .*events\.jsonl/m);
@@ -66,7 +67,7 @@ describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
     const output = await npmStart('--once');
 
     expect(output).toContain('5 of 5 calls enriched, 0 failed.');
-    expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)\s+ok$/m);
+    expect(output).toMatch(/2 \(0 copied, [\d.]+ MiB\)\s+7 \(0 copied\)\s+ok$/m);
     expect(output).not.toMatch(/[1-9] copied/);
     expect(output).toMatch(/^Events: 0 written/m);
   });
@@ -79,6 +80,6 @@ describe('npm start', { timeout: RUN_TIMEOUT_MS }, () => {
 
     expect(error.code).toBe(1);
     expect(error.stdout).toContain('0 of 1 calls enriched, 1 failed.');
-    expect(error.stdout).toMatch(/^v1\.us\.unknown\.session\s+-\s+-\s+-\s+CallNotFoundError: /m);
+    expect(error.stdout).toMatch(/^v1\.us\.unknown\.session\s+-\s+-\s+-\s+-\s+CallNotFoundError: /m);
   });
 });

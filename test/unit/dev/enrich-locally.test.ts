@@ -11,14 +11,18 @@ const recording = (copied: boolean) => ({
 });
 
 describe('rowOf', () => {
-  it('counts recordings copied and their size', () => {
+  it('counts recordings copied and their size, and transcripts copied', () => {
     const row = rowOf('s1', {
       result: {
         sessionId: 's1',
         status: 'ended',
         participants: 3,
         recordings: [recording(true), recording(false)],
-        transcripts: [],
+        transcripts: [
+          { tid: 't1', bucket: 'b', key: 'k1', bytes: 10, sha256: '1'.repeat(64), copied: true },
+          { tid: 't2', bucket: 'b', key: 'k2', bytes: 10, sha256: '2'.repeat(64), copied: false },
+          { tid: 't3', bucket: 'b', key: 'k3', bytes: 10, sha256: '3'.repeat(64), copied: true },
+        ],
       },
     });
 
@@ -28,6 +32,7 @@ describe('rowOf', () => {
       status: 'ended',
       participants: 3,
       recordings: '2 (1 copied, 6.0 MiB)',
+      transcripts: '3 (2 copied)',
       result: 'ok',
     });
   });
@@ -57,10 +62,10 @@ describe('renderRows', () => {
     ]);
 
     expect(text.split('\n')).toEqual([
-      'sessionId  status  participants  recordings  result',
-      `---------  ------  ------------  ----------  ${'-'.repeat('CallNotFoundError: no call s2'.length)}`,
-      's1         ended   2             0           ok',
-      's2         -       -             -           CallNotFoundError: no call s2',
+      'sessionId  status  participants  recordings  transcripts  result',
+      `---------  ------  ------------  ----------  -----------  ${'-'.repeat('CallNotFoundError: no call s2'.length)}`,
+      's1         ended   2             0           0            ok',
+      's2         -       -             -           -            CallNotFoundError: no call s2',
       '',
       '1 of 2 calls enriched, 1 failed.',
     ]);
