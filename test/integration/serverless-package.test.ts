@@ -292,10 +292,12 @@ describe('packaged CloudFormation template', () => {
     expect(actionsOf('webhook', /webhook-basic-auth/)).toEqual(['ssm:GetParameter']);
     expect(actionsOf('webhook', /CallsTable|RecordingsBucket|cometchat-api-key/)).toEqual([]);
     expect(actionsOf('enrich', /CallsTable/)).toEqual([
+      'dynamodb:BatchWriteItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     expect(actionsOf('enrich', /EnrichQueue"/)).toEqual([
       'sqs:DeleteMessage',
