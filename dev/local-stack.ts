@@ -21,6 +21,9 @@ import {
   startCometChatSimulator,
 } from './simulator/index.ts';
 
+/** The erasure salt of every local stack (not a secret: local data only). */
+export const LOCAL_ERASURE_SALT = 'local-erasure-salt-not-a-secret';
+
 /** The CometChat settings that point the handlers at `simulator`, as if it were the real API. */
 export function simulatorEnv(simulator: CometChatSimulator): Record<string, string> {
   return {
@@ -104,6 +107,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       CALLS_TABLE: tableName,
       RECORDINGS_BUCKET: bucket,
       RECORDINGS_PREFIX: 'recordings/',
+      // A fixed local salt, so erasure hashes match across runs; deployed, the stack generates one.
+      ERASURE_SALT: LOCAL_ERASURE_SALT,
       ...cometChatEnv,
     };
     return {

@@ -17,6 +17,8 @@ import {
   readRetentionConfig,
   readStoreConfig,
 } from '../config.ts';
+import { erasureCheck } from '../erase/erased-set.ts';
+import { saltFromEnv } from '../erase/salt.ts';
 import type { EventSink } from '../events/archive-events.ts';
 import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
@@ -125,7 +127,22 @@ export function enrichDependenciesFromEnv(
         return sink;
       });
 
-  return { cometChat, store, recordings, transcripts, manifests, ...(events && { events }), folderOf };
+  // With an erasure salt configured (always, deployed), the erased set is consulted per call.
+  const erasure =
+    env.ERASURE_SALT || env.ERASURE_SALT_SECRET
+      ? erasureCheck({ client: documents, tableName: storeConfig.tableName, salt: saltFromEnv(env) })
+      : undefined;
+
+  return {
+    cometChat,
+    store,
+    recordings,
+    transcripts,
+    manifests,
+    ...(events && { events }),
+    folderOf,
+    ...(erasure && { erasure }),
+  };
 }
 
 async function defaultS3Client(forcePathStyle: boolean): Promise<S3Client> {

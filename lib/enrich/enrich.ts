@@ -15,6 +15,8 @@ import type {
   TranscriptSource,
 } from '../calls/types.ts';
 import type { CometChatClient, RawCall } from '../cometchat/client.ts';
+import { applyErasure } from '../erase/apply.ts';
+import type { Erasure } from '../erase/erased-set.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
 import type { TranscriptCopier } from '../recordings/copy-transcript.ts';
 import { type FolderParts, folderOfManifestKey, manifestKeyIn } from '../recordings/object-key.ts';
@@ -53,6 +55,8 @@ export interface EnrichmentResult {
   participants: number;
   recordings: RecordingResult[];
   transcripts: TranscriptResult[];
+  /** Set when nothing was stored because a participant was erased in `delete` mode. */
+  skipped?: 'erased';
 }
 
 /**
@@ -69,6 +73,8 @@ export interface EnrichDependencies extends PublishDependencies {
   now?: () => Date;
   /** Told what happened, for logs and metrics; never given secrets. */
   observe?: (event: EnrichObservation) => void;
+  /** Looks the call's participants up in the erased set (lib/erase): one batched read per call. */
+  erasure?: (call: NormalisedCall['call'], options: { signal?: AbortSignal }) => Promise<Erasure>;
 }
 
 /** Something worth a log line or a metric. */
@@ -79,7 +85,8 @@ export type EnrichObservation =
   | { kind: 'url-refreshed'; sessionId: string; rid: string }
   | { kind: 'url-refreshed'; sessionId: string; tid: string }
   | { kind: 'saved'; sessionId: string; outcome: SaveOutcome }
-  | { kind: 'published'; sessionId: string; revision: number };
+  | { kind: 'published'; sessionId: string; revision: number }
+  | { kind: 'erased'; sessionId: string; action: 'skip' | 'redact' };
 
 /** Per-invocation limits. */
 export interface EnrichOptions {
@@ -122,14 +129,33 @@ export async function enrichCall(
   const { signal } = options;
   // The latest Get Call response, as received: the manifest keeps it (signed queries removed).
   let response: RawCall | undefined;
+  // An erased user stays erased: every response (a refetch too) is redacted before it is used.
+  let erasure: Erasure = { action: 'keep' };
   const fetchCall = async (): Promise<NormalisedCall> => {
     const raw = await deps.cometChat.getCall(sessionId, options);
-    const normalised = normaliseCall(raw, sessionId);
-    response = raw;
-    return normalised;
+    const applied = applyErasure(normaliseCall(raw, sessionId), raw, erasure);
+    response = applied.raw;
+    return applied.normalised;
   };
 
-  const fetched = await fetchCall();
+  let fetched = await fetchCall();
+  if (deps.erasure) {
+    erasure = await deps.erasure(fetched.call, { signal });
+    if (erasure.action !== 'keep') observe({ kind: 'erased', sessionId, action: erasure.action });
+    if (erasure.action === 'skip') {
+      return {
+        sessionId,
+        status: fetched.call.status,
+        participants: 0,
+        recordings: [],
+        transcripts: [],
+        skipped: 'erased',
+      };
+    }
+    const applied = applyErasure(fetched, response, erasure);
+    fetched = applied.normalised;
+    response = applied.raw;
+  }
   observe({
     kind: 'fetched',
     sessionId,

@@ -50,6 +50,16 @@ export function observeWith(
       case 'published':
         logger.info('manifest written (and event sent, with a bus)', { ...event });
         return;
+      case 'erased':
+        logger.info(
+          event.action === 'skip'
+            ? 'call not taken in: a participant was erased'
+            : 'erased participants redacted',
+          {
+            ...event,
+          },
+        );
+        return;
       case 'saved':
         logger.info('call saved', { ...event });
         if (metrics) count(METRIC.CallsEnriched, 1, metrics);

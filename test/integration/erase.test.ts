@@ -1,0 +1,287 @@
+/**
+ * Erasure (issue 13.3) on the local stack: dynalite, s3rver and the CometChat simulator, the real
+ * enrichment in front of them. Both modes, then the same call enriched again; held calls; a dry
+ * run; a user with 300 calls, walked a page at a time.
+ */
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_ERASURE_SALT, type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
+import type { SimulatedCall } from '../../dev/simulator/index.ts';
+import { listByUser } from '../../lib/archive/find.ts';
+import { setHold } from '../../lib/archive/hold.ts';
+import { createDocumentClient } from '../../lib/aws/dynamodb.ts';
+import { callPk, dayIndexKeys } from '../../lib/calls/types.ts';
+import { enrichDependenciesFromEnv } from '../../lib/enrich/dependencies.ts';
+import { type EnrichDependencies, enrichCall } from '../../lib/enrich/enrich.ts';
+import { eraseDependenciesFromEnv } from '../../lib/erase/dependencies.ts';
+import { type EraseDependencies, eraseUser } from '../../lib/erase/erase.ts';
+import { uidHash } from '../../lib/erase/redact.ts';
+import { EraseInputError } from '../../lib/errors.ts';
+import { createCallStore } from '../../lib/store/call-store.ts';
+import { callItems } from '../support/dynamodb.ts';
+import { rejectionOf } from '../support/errors.ts';
+
+// 2025-06-02T09:00:00Z
+const T0 = 1_748_854_800;
+let stack: LocalStack;
+let documents: DynamoDBDocumentClient;
+let enrichDeps: EnrichDependencies;
+let eraseDeps: EraseDependencies;
+let sequence = 0;
+
+/** Serves an ended call between `uids` with one small recording; returns its session id. */
+function addCall(uids: string[]): string {
+  sequence += 1;
+  const sessionId = `v1.us.erase-test.${T0}.${sequence}`;
+  const call: SimulatedCall = {
+    raw: {
+      sessionId,
+      type: 'video',
+      mode: 'call',
+      status: 'ended',
+      receiverType: 'user',
+      initiator: uids[0],
+      receiver: uids[1],
+      initiatedAt: T0 + sequence,
+      startedAt: T0 + sequence + 2,
+      endedAt: T0 + sequence + 62,
+      hasRecording: true,
+      participants: uids.map((uid) => ({
+        uid,
+        name: `Full Name Of ${uid}`,
+        avatar: `https://avatars.example.test/${uid}.png`,
+        isJoined: true,
+        joinedAt: T0 + sequence + 2,
+        leftAt: T0 + sequence + 62,
+      })),
+    },
+    recordings: [{ rid: `rec-${sequence}`, bytes: 4096 }],
+  };
+  stack.simulator?.addCall(call);
+  return sessionId;
+}
+
+const enrich = (sessionId: string) => enrichCall({ sessionId }, enrichDeps);
+
+async function scanTable(): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const listed = await stack.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key as string).sort();
+}
+
+async function text(key: string): Promise<string> {
+  const object = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+  return (await object.Body?.transformToString()) ?? '';
+}
+
+async function everything(): Promise<string> {
+  const items = await scanTable();
+  const keys = await keysUnder('');
+  const bodies = await Promise.all(keys.map(text));
+  return JSON.stringify({ items, keys, bodies });
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({ simulator: { calls: [] } });
+  documents = createDocumentClient(stack.clients.dynamodb);
+  enrichDeps = enrichDependenciesFromEnv(stack.env, {
+    dynamodb: documents,
+    s3: async () => stack.clients.s3,
+  });
+  eraseDeps = eraseDependenciesFromEnv(stack.env, { dynamodb: documents, s3: stack.clients.s3 });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('erase in delete mode', () => {
+  it('removes the call, its index, every file and manifest, and keeps an audit without the uid', async () => {
+    const sessionId = addCall(['zed-4711', 'amy-0815']);
+    await enrich(sessionId);
+    const folder = `recordings/${sessionId}/`;
+    expect(await keysUnder(folder)).toEqual([`${folder}call.json`, `${folder}rec-${sequence}.mp4`]);
+
+    const result = await eraseUser({ uid: 'zed-4711', mode: 'delete' }, eraseDeps);
+
+    expect(result).toMatchObject({
+      uidHash: uidHash(LOCAL_ERASURE_SALT, 'zed-4711'),
+      mode: 'delete',
+      calls: 1,
+      erased: 1,
+      held: [],
+      dryRun: false,
+      sessionIds: [sessionId],
+    });
+    expect(JSON.stringify(result)).not.toContain('zed-4711');
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
+    expect(await keysUnder(folder)).toEqual([]);
+    const audit = (await scanTable()).find((i) => i.sk === `AUDIT#${result.auditId}`);
+    expect(audit).toMatchObject({
+      pk: 'ERASURE',
+      uidHash: result.uidHash,
+      mode: 'delete',
+      calls: 1,
+      erased: 1,
+    });
+    expect(JSON.stringify(await scanTable())).not.toContain('zed-4711');
+  });
+
+  it('sticks: the same call enriched again is not taken in', async () => {
+    const sessionId = addCall(['zed-9000', 'amy-0815']);
+    await enrich(sessionId);
+    await eraseUser({ uid: 'zed-9000', mode: 'delete' }, eraseDeps);
+
+    const again = await enrich(sessionId);
+
+    expect(again).toMatchObject({ sessionId, skipped: 'erased', recordings: [], transcripts: [] });
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
+    expect(await keysUnder(`recordings/${sessionId}/`)).toEqual([]);
+  });
+});
+
+describe('erase in redact mode', () => {
+  it('replaces uid, name and avatar with the salted hash in the call item and the manifest, and drops their index items', async () => {
+    const sessionId = addCall(['yan-1234', 'amy-0815']);
+    await enrich(sessionId);
+
+    const result = await eraseUser({ uid: 'yan-1234', mode: 'redact' }, eraseDeps);
+
+    expect(result).toMatchObject({ calls: 1, erased: 1, mode: 'redact' });
+    const items = await callItems(documents, stack.tableName, sessionId);
+    const call = items.find((i) => i.sk === 'CALL') as Record<string, unknown>;
+    expect(call.participants).toContainEqual(
+      expect.objectContaining({
+        uid: `erased:${result.uidHash}`,
+        name: `erased:${result.uidHash}`,
+        avatar: `erased:${result.uidHash}`,
+        redacted: true,
+      }),
+    );
+    expect(call.initiator).toBe(`erased:${result.uidHash}`);
+    expect(items.filter((i) => i.entity === 'participant').map((i) => i.uid)).toEqual(['amy-0815']);
+    const manifest = await text(`recordings/${sessionId}/call.json`);
+    expect(manifest).toContain(`erased:${result.uidHash}`);
+    expect(await everything()).not.toMatch(/yan-1234|Full Name Of yan/);
+    expect(
+      (await listByUser({ client: documents, tableName: stack.tableName }, { uid: 'yan-1234' })).total,
+    ).toBe(0);
+  });
+
+  it('sticks: the same call enriched again comes back redacted', async () => {
+    const sessionId = addCall(['kim-5555', 'amy-0815']);
+    await eraseUser({ uid: 'kim-5555', mode: 'redact' }, eraseDeps);
+
+    const result = await enrich(sessionId);
+
+    expect(result.skipped).toBeUndefined();
+    expect(result.participants).toBe(2);
+    const items = await callItems(documents, stack.tableName, sessionId);
+    expect(items.filter((i) => i.entity === 'participant').map((i) => i.uid)).toEqual(['amy-0815']);
+    expect(await everything()).not.toMatch(/kim-5555|Full Name Of kim/);
+  });
+});
+
+describe('held calls', () => {
+  it('are reported and left alone, unless includeHeld', async () => {
+    const sessionId = addCall(['hal-2001', 'amy-0815']);
+    await enrich(sessionId);
+    const store = createCallStore({ tableName: stack.tableName, client: documents });
+    await setHold({ store, s3: stack.clients.s3, bucket: stack.bucket }, sessionId, true);
+
+    const left = await eraseUser({ uid: 'hal-2001', mode: 'delete' }, eraseDeps);
+
+    expect(left).toMatchObject({ calls: 1, erased: 0, held: [sessionId] });
+    expect((await callItems(documents, stack.tableName, sessionId)).length).toBeGreaterThan(0);
+
+    const taken = await eraseUser({ uid: 'hal-2001', mode: 'delete', includeHeld: true }, eraseDeps);
+
+    expect(taken).toMatchObject({ calls: 1, erased: 1, held: [] });
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
+  });
+});
+
+describe('a dry run', () => {
+  it('lists what would go and changes nothing', async () => {
+    const first = addCall(['dot-3141', 'amy-0815']);
+    const second = addCall(['dot-3141', 'bea-2718']);
+    await enrich(first);
+    await enrich(second);
+    const before = await everything();
+
+    const result = await eraseUser({ uid: 'dot-3141', mode: 'delete', dryRun: true }, eraseDeps);
+
+    expect(result).toMatchObject({ calls: 2, erased: 0, dryRun: true, auditId: null });
+    expect(result.sessionIds).toEqual([first, second].sort());
+    expect(await everything()).toBe(before);
+  });
+
+  it('refuses input it cannot use, naming the field but never the uid', async () => {
+    const error = await rejectionOf(eraseUser({ uid: 'x', mode: 'shred' }, eraseDeps));
+
+    expect(error).toBeInstanceOf(EraseInputError);
+    expect((error as Error).message).toContain('mode');
+  });
+});
+
+describe('a user with 300 calls', () => {
+  it('erases every one, walking the index a page at a time', async () => {
+    const uid = 'busy-9999';
+    const store = eraseDeps.store;
+    for (let i = 0; i < 300; i += 1) {
+      const sessionId = `v1.us.busy.${i}`;
+      await store.save(
+        {
+          pk: callPk(sessionId),
+          sk: 'CALL',
+          entity: 'call',
+          sessionId,
+          status: 'ended',
+          initiatedAt: T0 + i * 60,
+          hasRecording: false,
+          participants: [{ uid }, { uid: 'amy-0815' }],
+          recordings: [],
+          transcripts: [],
+          ...dayIndexKeys(sessionId, T0 + i * 60),
+        },
+        { previous: undefined },
+      );
+    }
+
+    const result = await eraseUser({ uid, mode: 'delete' }, eraseDeps);
+
+    expect(result).toMatchObject({ calls: 300, erased: 300, held: [] });
+    const left = (await scanTable()).filter((i) => String(i.pk).startsWith('CALL#v1.us.busy.'));
+    expect(left).toEqual([]);
+  }, 180_000);
+});
+
+describe('s3rver and versions', () => {
+  it('refuses ListObjectVersions (405), so locally erasure deletes the current objects, all there are', async () => {
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'probe/a', Body: 'a' }));
+
+    const error = await rejectionOf(
+      stack.clients.s3.send(new ListObjectVersionsCommand({ Bucket: stack.bucket, Prefix: 'probe/' })),
+    );
+
+    expect((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(405);
+  });
+});
