@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
@@ -17,6 +18,8 @@ import {
   type SimulatedTranscript,
   transcriptContent,
 } from '../../dev/simulator/index.ts';
+import { backfill } from '../../lib/backfill/backfill.ts';
+import { backfillFromEnv } from '../../lib/backfill/dependencies.ts';
 import type { CallItem } from '../../lib/calls/types.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { createManifestStore } from '../../lib/manifest/manifest-store.ts';
@@ -47,6 +50,7 @@ let events: SentEvent[];
 let queues: FauxqsServer;
 const BUS = 'archive-test-bus';
 const DLQ = 'archive-test-dlq.fifo';
+const QUEUE = 'archive-test-enrich.fifo';
 let output: OutputCapture;
 let sequence = 0;
 
@@ -129,7 +133,7 @@ beforeAll(async () => {
   dynamoProxy = await startCountingProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB as string);
   eventBridge = await startScriptedServer();
   queues = await startFauxqs({ port: 0, logger: false });
-  queues.createQueue(DLQ, { attributes: { FifoQueue: 'true' } });
+  for (const name of [QUEUE, DLQ]) queues.createQueue(name, { attributes: { FifoQueue: 'true' } });
 });
 
 beforeEach(() => {
@@ -701,5 +705,44 @@ describe('transcripts', () => {
     });
     const archived = events.map((e) => JSON.parse(e.Detail)).filter((d) => d.sessionId === sessionId);
     expect(archived.map((d) => d.transcripts.length)).toEqual([0, 1]);
+  });
+});
+
+describe('reconciliation', () => {
+  it("picks up a transcript that appears after the call was archived: the backfill's List Calls shows it", async () => {
+    const handler = await loadHandler();
+    const initiatedAt = Math.floor(Date.now() / 1000) - 2 * 3600;
+    const sessionId = addCall({
+      raw: {
+        initiatedAt,
+        startedAt: initiatedAt + 5,
+        endedAt: initiatedAt + 305,
+        hasTranscription: undefined,
+      },
+      transcripts: [{ tid: 'late', startTime: initiatedAt + 10, availableFrom: Date.now() + 3_600_000 }],
+    });
+    const first = await invoke(handler, sessionId);
+    expect(first.transcripts).toEqual([]);
+    // The transcript is produced now; no webhook says so.
+    stack.simulator?.addTranscripts(sessionId, [{ tid: 'late-2', startTime: initiatedAt + 20 }]);
+    const sqs = new SQSClient({ endpoint: queues.address, region: 'us-east-1' });
+    const { deps, settings } = backfillFromEnv(
+      { ...stack.env, ENRICH_QUEUE_URL: `${queues.address}/000000000000/${QUEUE}` },
+      { dynamodb: documents, sqs },
+    );
+
+    const result = await backfill({}, deps, settings);
+
+    expect(result).toMatchObject({ reconciled: 1, enqueued: 1 });
+    const messages = queues.inspectQueue(QUEUE)?.messages.ready ?? [];
+    expect(messages.map((m) => JSON.parse(m.body).sessionId)).toEqual([sessionId]);
+    const consumer = await loadConsumer();
+    const consumed = await consumer(
+      sqsEvent(messages[0]?.body ?? '', sessionId),
+      lambdaContext('enrich', 30_000),
+    );
+    expect(consumed.batchItemFailures).toEqual([]);
+    expect((await callItem(sessionId)).transcripts.map((t) => t.tid)).toEqual(['late-2']);
+    sqs.destroy();
   });
 });
