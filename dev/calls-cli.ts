@@ -49,6 +49,7 @@ const COMMANDS = [
   'download',
   'hold',
   'release',
+  'erase',
   'rebuild',
 ] as const;
 type Command = (typeof COMMANDS)[number];
@@ -75,9 +76,11 @@ Commands:
   backfill [--from T] [--to T] [--dry-run]  find the calls of a time window and enrich them
   list --user <uid> | --day <YYYY-MM-DD> | --held
                                             find calls: a user's, a day's, the held ones
-  show <sessionId>                          show what is stored for a call (alias: status)
+  show <sessionId>                          show what is stored for a call
+  status <sessionId>                        the same as show
   download <sessionId> [--to DIR]           fetch a call's files, each checked against its sha256
   hold <sessionId> / release <sessionId>    put a call under legal hold, or take it off
+  erase --uid <uid> --mode delete|redact    erase a user from every call they took part in
   rebuild --from-s3                         rebuild the table's calls from the manifests in S3
 
 Run "npm run calls -- <command> --help" for a command's own help.
@@ -164,6 +167,23 @@ ${EXIT_HELP}`,
 
 Puts a call under legal hold: its items lose their expiresAt (DynamoDB TTL leaves them) and every
 file is tagged hold=true (the S3 lifecycle rule leaves it), whatever the retention.
+
+${COMMON_HELP}
+
+${EXIT_HELP}`,
+  erase: `Usage: npm run calls -- erase --uid <uid> --mode delete|redact [--dry-run] [--include-held] [options]
+
+Erases a user from the archive. delete removes every call they took part in (call item, index
+items, every version of its files and manifest, its analytics record); redact keeps those calls
+but replaces their uid, name and avatar with a salted hash and removes their index items. Either
+way an audit record (the salted hash, mode, counts, when) is kept, and enrichment applies the
+erasure to these calls from now on. Calls under legal hold are reported and left alone unless
+--include-held. Locally this runs in-process; with --stage it invokes the stage's erase function.
+
+  --uid <uid>         the user to erase (never printed, logged or stored)
+  --mode <mode>       delete or redact
+  --dry-run           list the calls that would be erased; change nothing
+  --include-held      erase held calls too
 
 ${COMMON_HELP}
 
@@ -372,8 +392,17 @@ interface Archive {
   retention: import('../lib/config.ts').RetentionConfig | undefined;
 }
 
-/** Runs `work` on the archive of `options.target`, then closes what was opened. */
-async function withArchive<T>(options: Options, io: Io, work: (archive: Archive) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on the archive of `options.target`, then closes what was opened. A stage's table is
+ * known by its name; its bucket (and retention) only from its enrichCall function, read when
+ * `tableOnly` is not set.
+ */
+async function withArchive<T>(
+  options: Options,
+  io: Io,
+  work: (archive: Archive) => Promise<T>,
+  { tableOnly = false } = {},
+): Promise<T> {
   const [{ S3Client }, { readRetentionConfig }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('../lib/config.ts'),
@@ -384,7 +413,9 @@ async function withArchive<T>(options: Options, io: Io, work: (archive: Archive)
   try {
     let archive: Archive;
     if (target.kind === 'stage') {
-      const where = await stageArchive(target);
+      const where = tableOnly
+        ? { tableName: `${SERVICE}-${target.stage}-calls`, bucket: '', retentionDays: undefined }
+        : await stageArchive(target);
       owned = {
         s3: new S3Client({ region: target.region }),
         dynamodb: new DynamoDBClient({ region: target.region }),
@@ -431,20 +462,30 @@ async function oneSessionId(positionals: readonly string[], command: Command): P
   }
 }
 
-async function showCommand(positionals: readonly string[], options: Options, io: Io): Promise<number> {
-  const sessionId = await oneSessionId(positionals, 'show');
+async function showCommand(
+  command: 'show' | 'status',
+  positionals: readonly string[],
+  options: Options,
+  io: Io,
+): Promise<number> {
+  const sessionId = await oneSessionId(positionals, command);
   const { createCallStore } = await import('../lib/store/call-store.ts');
   const { target } = options;
-  const { stored, tableName } = await withArchive(options, io, async ({ documents, tableName }) => {
-    try {
-      return { stored: await createCallStore({ tableName, client: documents }).load(sessionId), tableName };
-    } catch (cause) {
-      throw archiveFailure(`could not read table ${tableName}`, cause);
-    }
-  });
+  const { stored, tableName } = await withArchive(
+    options,
+    io,
+    async ({ documents, tableName }) => {
+      try {
+        return { stored: await createCallStore({ tableName, client: documents }).load(sessionId), tableName };
+      } catch (cause) {
+        throw archiveFailure(`could not read table ${tableName}`, cause);
+      }
+    },
+    { tableOnly: true },
+  );
   if (options.json) {
     // The call item is the whole call; the participant index is derived from it, so it is left out.
-    printJson(io, { command: 'show', target, sessionId, found: stored !== undefined, call: stored?.call });
+    printJson(io, { command, target, sessionId, found: stored !== undefined, call: stored?.call });
   } else if (!stored) {
     io.stdout.write(`No call ${sessionId} is stored in table ${tableName}.\n`);
   } else {
@@ -501,22 +542,27 @@ async function listCommand(
     import('../lib/archive/find.ts'),
     import('../lib/archive/hold.ts'),
   ]);
-  const page = await withArchive(options, io, async ({ documents, tableName }) => {
-    const deps = { client: documents, tableName };
-    const paging = { limit, cursor: values.cursor };
-    try {
-      if (values.held) {
-        const calls = await listHeld(deps);
-        return { calls, total: calls.length };
+  const page = await withArchive(
+    options,
+    io,
+    async ({ documents, tableName }) => {
+      const deps = { client: documents, tableName };
+      const paging = { limit, cursor: values.cursor };
+      try {
+        if (values.held) {
+          const calls = await listHeld(deps);
+          return { calls, total: calls.length };
+        }
+        if (values.user !== undefined) return await listByUser(deps, { uid: values.user, from, to }, paging);
+        const fromDay = values.day ?? (values['from-day'] as string);
+        return await listByDay(deps, { fromDay, toDay: values.day ?? values['to-day'] }, paging);
+      } catch (cause) {
+        if (cause instanceof RangeError) throw new UsageError(cause.message, 'list');
+        throw archiveFailure(`could not list calls in table ${tableName}`, cause);
       }
-      if (values.user !== undefined) return await listByUser(deps, { uid: values.user, from, to }, paging);
-      const fromDay = values.day ?? (values['from-day'] as string);
-      return await listByDay(deps, { fromDay, toDay: values.day ?? values['to-day'] }, paging);
-    } catch (cause) {
-      if (cause instanceof RangeError) throw new UsageError(cause.message, 'list');
-      throw archiveFailure(`could not list calls in table ${tableName}`, cause);
-    }
-  });
+    },
+    { tableOnly: true },
+  );
   if (options.json) {
     printJson(io, { command: 'list', target: options.target, ...page });
     return EXIT.ok;
@@ -615,6 +661,72 @@ async function downloadCommand(
   }
   if (mismatch) io.stderr.write(`Error: IntegrityError: ${mismatch}\n`);
   return outcome.found && !mismatch ? EXIT.ok : EXIT.failed;
+}
+
+async function eraseCommand(
+  positionals: readonly string[],
+  values: { uid?: string; mode?: string; 'dry-run'?: boolean; 'include-held'?: boolean },
+  options: Options,
+  io: Io,
+): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('erase takes no session ids; use --uid', 'erase');
+  const { parseEraseInput } = await import('../lib/erase/erase.ts');
+  const event = {
+    uid: values.uid,
+    mode: values.mode,
+    dryRun: values['dry-run'] ?? false,
+    includeHeld: values['include-held'] ?? false,
+  };
+  try {
+    parseEraseInput(event);
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'erase');
+  }
+  const { target } = options;
+  let result: Record<string, unknown>;
+  if (target.kind === 'stage') {
+    const outcome = await invoke(target, 'erase', event);
+    if ('error' in outcome) {
+      if (options.json) printJson(io, { command: 'erase', target, error: outcome.error });
+      else io.stderr.write(`erase failed: ${outcome.error.name}: ${outcome.error.message}\n`);
+      return EXIT.failed;
+    }
+    result = outcome.result as Record<string, unknown>;
+  } else {
+    const [{ eraseUser }, { eraseDependenciesFromEnv }] = await Promise.all([
+      import('../lib/erase/erase.ts'),
+      import('../lib/erase/dependencies.ts'),
+    ]);
+    const stack = await openLocalStack(target.dataDir, io, false);
+    try {
+      const deps = eraseDependenciesFromEnv(stack.env, {
+        dynamodb: createDocumentClient(stack.clients.dynamodb),
+        s3: stack.clients.s3,
+      });
+      result = { ...(await eraseUser(event, deps)) };
+    } catch (cause) {
+      throw archiveFailure('could not erase', cause);
+    } finally {
+      await stack.close();
+    }
+  }
+  if (options.json) {
+    printJson(io, { command: 'erase', target, ...result });
+    return EXIT.ok;
+  }
+  const { sessionIds = [], held = [], ...summary } = result as { sessionIds?: string[]; held?: string[] };
+  io.stdout.write(`${renderTable(['field', 'value'], fieldsOf({ ...summary, held: held.length }))}\n`);
+  const list = (title: string, ids: readonly string[]) =>
+    ids.length > 0 &&
+    io.stdout.write(
+      `\n${title}\n${renderTable(
+        ['sessionId'],
+        ids.map((id) => [id]),
+      )}\n`,
+    );
+  list(event.dryRun ? 'Would be erased (dry run: nothing changed)' : 'Erased', sessionIds);
+  list('Held, left alone (--include-held to erase them too)', held);
+  return EXIT.ok;
 }
 
 async function holdCommand(
@@ -988,7 +1100,18 @@ const LIST_OPTIONS = {
 
 const DOWNLOAD_OPTIONS = { ...COMMON_OPTIONS, to: { type: 'string' } } as const;
 
-type AllOptions = typeof BACKFILL_OPTIONS & typeof REBUILD_OPTIONS & typeof LIST_OPTIONS;
+const ERASE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  uid: { type: 'string' },
+  mode: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'include-held': { type: 'boolean' },
+} as const;
+
+type AllOptions = typeof BACKFILL_OPTIONS &
+  typeof REBUILD_OPTIONS &
+  typeof LIST_OPTIONS &
+  typeof ERASE_OPTIONS;
 
 /** The options of `command`. */
 function optionsOf(command: Command) {
@@ -996,6 +1119,7 @@ function optionsOf(command: Command) {
   if (command === 'rebuild') return REBUILD_OPTIONS;
   if (command === 'list') return LIST_OPTIONS;
   if (command === 'download') return DOWNLOAD_OPTIONS;
+  if (command === 'erase') return ERASE_OPTIONS;
   return COMMON_OPTIONS;
 }
 
@@ -1037,11 +1161,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await enrichCommand(positionals, options, io);
       case 'status':
       case 'show':
-        return await showCommand(positionals, options, io);
+        return await showCommand(command, positionals, options, io);
       case 'list':
         return await listCommand(positionals, values, options, io);
       case 'download':
         return await downloadCommand(positionals, values, options, io);
+      case 'erase':
+        return await eraseCommand(positionals, values, options, io);
       case 'hold':
       case 'release':
         return await holdCommand(command, positionals, options, io);

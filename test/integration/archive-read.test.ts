@@ -340,6 +340,33 @@ describe('the CLI (in-process, on a local data folder)', () => {
       'v1.us.cli.1',
     ]);
 
+    const dry = io();
+    expect(
+      await run(
+        ['erase', '--uid', 'dee', '--mode', 'delete', '--dry-run', '--json', '--data-dir', dataDir],
+        dry.value,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(dry.out.stdout)).toMatchObject({
+      calls: 3,
+      erased: 0,
+      held: ['v1.us.cli.1'],
+      sessionIds: ['v1.us.cli.0', 'v1.us.cli.2'],
+      auditId: null,
+    });
+    expect(dry.out.stdout).not.toContain('"dee"');
+
+    const erased = io();
+    expect(
+      await run(['erase', '--uid', 'dee', '--mode', 'redact', '--data-dir', dataDir], erased.value),
+    ).toBe(0);
+    expect(erased.out.stdout).toContain('Erased');
+    const after = io();
+    expect(await run(['list', '--user', 'dee', '--json', '--data-dir', dataDir], after.value)).toBe(0);
+    expect(JSON.parse(after.out.stdout).calls.map((c: { sessionId: string }) => c.sessionId)).toEqual([
+      'v1.us.cli.1',
+    ]);
+
     const usage = io();
     expect(
       await run(['list', '--user', 'dee', '--day', '2026-03-10', '--data-dir', dataDir], usage.value),
