@@ -291,7 +291,9 @@ describe('packaged CloudFormation template', () => {
     expect(actionsOf('webhook', /EnrichQueue"/)).toEqual(['sqs:SendMessage']);
     expect(actionsOf('webhook', /webhook-basic-auth/)).toEqual(['ssm:GetParameter']);
     expect(actionsOf('webhook', /CallsTable|RecordingsBucket|cometchat-api-key/)).toEqual([]);
+    // BatchGetItem: the erased set, looked up once per call (lib/erase/erased-set.ts).
     expect(actionsOf('enrich', /CallsTable/)).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:BatchWriteItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',

@@ -16,6 +16,7 @@ import {
   packageTemplate,
   resource,
   resourcesOf,
+  roleOf,
   type Statement,
   statementsOfRole,
   statementsOn,
@@ -228,7 +229,7 @@ describe('createKmsKey: true', () => {
       });
     }
     expect(new Set(kmsStatements(t).map(([role]) => role))).toEqual(
-      new Set(['EnrichRole', 'EnrichCallRole', 'BackfillRole', 'BackfillStateMachineRole']),
+      new Set(['EnrichRole', 'EnrichCallRole', 'BackfillRole', 'BackfillStateMachineRole', 'EraseRole']),
     );
   });
 
@@ -407,6 +408,73 @@ describe('analytics', () => {
     }
     expect(actionsOn(t, 'webhook', STAGE, analytics)).toEqual([]);
     expect(actionsOn(t, 'backfill', STAGE, analytics)).toEqual([]);
+    // Erasure rewrites a redacted call's record and deletes a deleted one's, every version.
+    expect(actionsOn(t, 'erase', STAGE, analytics)).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:PutObject',
+    ]);
+  });
+});
+
+describe('erase', () => {
+  it('is a function of its own, invoked directly, reading the generated salt by its secret', () => {
+    const t = template('created');
+    const fn = functionNamed(t, 'erase', STAGE);
+
+    expect(fn.Handler).toBe('functions/erase.handler');
+    expect(env(t, 'erase')).toMatchObject({
+      CALLS_TABLE: `cometchat-call-archive-${STAGE}-calls`,
+      RECORDINGS_BUCKET: { Ref: 'RecordingsBucket' },
+      ERASURE_SALT_SECRET: { Ref: 'ErasureSalt' },
+      RETENTION_DAYS: '400',
+    });
+    expect(
+      resourcesOf(t, 'AWS::Lambda::EventSourceMapping').map(([, m]) => JSON.stringify(m)),
+    ).not.toContainEqual(expect.stringContaining('Erase'));
+    const salt = resource(t, 'ErasureSalt');
+    expect(salt.Type).toBe('AWS::SecretsManager::Secret');
+    expect(salt.DeletionPolicy).toBe('Retain');
+    expect(salt.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+    // Enrichment hashes participants with the same salt to consult the erased set.
+    for (const name of ['enrich', 'enrichCall']) {
+      expect(env(t, name).ERASURE_SALT_SECRET).toEqual({ Ref: 'ErasureSalt' });
+      expect(actionsOn(t, name, STAGE, /ErasureSalt/)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(actionsOn(t, name, STAGE, /CallsTable/)).toContain('dynamodb:BatchGetItem');
+    }
+    expect(actionsOn(t, 'webhook', STAGE, /ErasureSalt/)).toEqual([]);
+    expect(actionsOn(t, 'backfill', STAGE, /ErasureSalt/)).toEqual([]);
+  });
+
+  it('has a least-privilege role: the table and byUser, the archive objects and their versions, the salt', () => {
+    const t = template('created');
+
+    expect(roleOf(t, 'erase', STAGE)).toBe('EraseRole');
+    expect(actionsOn(t, 'erase', STAGE, /CallsTable\.Arn\}\/index\/byUser/)).toEqual(['dynamodb:Query']);
+    expect(actionsOn(t, 'erase', STAGE, /^\{"Fn::GetAtt":\["CallsTable","Arn"\]\}$/)).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn(t, 'erase', STAGE, /recordings\/\*/)).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+      's3:GetObjectTagging',
+      's3:PutObject',
+      's3:PutObjectTagging',
+    ]);
+    const listing = statementsOn(t, 'erase', STAGE, /^\{"Fn::GetAtt":\["RecordingsBucket","Arn"\]\}$/);
+    expect(listing).toEqual([
+      expect.objectContaining({
+        Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+        Condition: { StringLike: { 's3:prefix': ['recordings/*', 'analytics/calls/*'] } },
+      }),
+    ]);
+    expect(actionsOn(t, 'erase', STAGE, /ErasureSalt/)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(actionsOn(t, 'erase', STAGE, /ArchiveKey/)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(actionsOn(t, 'erase', STAGE, /Queue|cometchat-api-key|EventBus|event-bus/)).toEqual([]);
   });
 });
 
