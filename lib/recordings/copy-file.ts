@@ -15,7 +15,13 @@
 import { RecordingDownloadError } from '../errors.ts';
 import type { RecordedPart, UploadRecord, UploadRecords } from '../store/upload-records.ts';
 import { UPLOAD_RECORD_MAX_AGE_MS } from '../store/upload-records.ts';
-import { DEFAULT_PART_SIZE_BYTES, type PartPlan, partRange, planParts } from './part-plan.ts';
+import {
+  DEFAULT_PART_SIZE_BYTES,
+  MIN_PART_SIZE_BYTES,
+  type PartPlan,
+  partRange,
+  planParts,
+} from './part-plan.ts';
 import { type OpenRange, openRange, type RangeHead } from './range-read.ts';
 import { copyRanges, DEFAULT_CONCURRENCY } from './ranged-copy.ts';
 import {
@@ -235,10 +241,12 @@ export async function copyFile(
   const streamed = async (opened: OpenedRecording): Promise<CopiedFile> => {
     const contentType = input.contentType(opened.contentType);
     const hasher = await createResumableSha256();
+    // One stream: S3's smallest parts (today's single-stream path), so the last part's upload
+    // after the last byte is short and memory is (K + 1) x 5 MiB; bigger only past 10,000 parts.
     const partSize =
       opened.contentLength !== undefined
-        ? planParts(opened.contentLength, preferredPartSize).partSize
-        : preferredPartSize;
+        ? planParts(opened.contentLength, MIN_PART_SIZE_BYTES).partSize
+        : MIN_PART_SIZE_BYTES;
     const bytes = await copyStream({
       target,
       attributes: { contentType, metadata: input.metadata },
