@@ -298,6 +298,21 @@ describe('the CLI (in-process, on a local data folder)', () => {
       for (let i = 0; i < 3; i += 1) {
         await s.save(draft(`v1.us.cli.${i}`, T0 + i * 60, ['dee']), { previous: undefined });
       }
+      const body = 'cli recording bytes';
+      const key = 'recordings/v1.us.cli.files/r1.mp4';
+      await local.clients.s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: key, Body: body }));
+      const recording = {
+        rid: 'r1',
+        sourceUrl: 'https://example.test/r1.mp4',
+        bucket: local.bucket,
+        key,
+        bytes: body.length,
+        sha256: createHash('sha256').update(body).digest('hex'),
+        copiedAt: new Date().toISOString(),
+      };
+      await s.save(draft('v1.us.cli.files', T0, ['eve'], { hasRecording: true, recordings: [recording] }), {
+        previous: undefined,
+      });
     } finally {
       await local.close();
     }
@@ -366,6 +381,34 @@ describe('the CLI (in-process, on a local data folder)', () => {
     expect(JSON.parse(after.out.stdout).calls.map((c: { sessionId: string }) => c.sessionId)).toEqual([
       'v1.us.cli.1',
     ]);
+
+    const fetched = io();
+    const to = join(scratch, 'cli-download');
+    expect(await run(['download', 'v1.us.cli.files', '--to', to, '--data-dir', dataDir], fetched.value)).toBe(
+      0,
+    );
+    expect(await readFile(join(to, 'r1.mp4'), 'utf8')).toBe('cli recording bytes');
+    expect(fetched.out.stdout).toContain('each matching its stored sha256');
+
+    const local = await startLocalStack({ dataDir, simulator: false });
+    try {
+      await local.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: local.bucket,
+          Key: 'recordings/v1.us.cli.files/r1.mp4',
+          Body: 'tampered',
+        }),
+      );
+    } finally {
+      await local.close();
+    }
+    const corrupt = io();
+    const again = join(scratch, 'cli-download-2');
+    expect(
+      await run(['download', 'v1.us.cli.files', '--to', again, '--data-dir', dataDir], corrupt.value),
+    ).toBe(1);
+    expect(corrupt.out.stderr).toMatch(/IntegrityError: r1\.mp4/);
+    expect(await readdir(again)).toEqual([]);
 
     const usage = io();
     expect(

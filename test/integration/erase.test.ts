@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../dev/lambda-context.ts';
 import { LOCAL_ERASURE_SALT, type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import type { SimulatedCall } from '../../dev/simulator/index.ts';
 import { listByUser } from '../../lib/archive/find.ts';
@@ -26,6 +27,8 @@ import { EraseInputError } from '../../lib/errors.ts';
 import { createCallStore } from '../../lib/store/call-store.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
+import { importHandler } from '../support/handlers.ts';
+import { captureOutput } from '../support/log-capture.ts';
 
 // 2025-06-02T09:00:00Z
 const T0 = 1_748_854_800;
@@ -239,6 +242,32 @@ describe('a dry run', () => {
 
     expect(error).toBeInstanceOf(EraseInputError);
     expect((error as Error).message).toContain('mode');
+  });
+});
+
+describe('the erase function', () => {
+  it('answers with the contract’s fields, and neither returns nor logs the uid', async () => {
+    const sessionId = addCall(['fay-6174', 'amy-0815']);
+    await enrich(sessionId);
+    stack.applyEnv();
+    const handler =
+      await importHandler<(event: unknown, context: unknown) => Promise<Record<string, unknown>>>(
+        'functions/erase.ts',
+      );
+    const output = captureOutput();
+    let result: Record<string, unknown>;
+    try {
+      result = await handler({ uid: 'fay-6174', mode: 'redact' }, lambdaContext('erase'));
+    } finally {
+      output.stop();
+    }
+
+    expect(Object.keys(result).sort()).toEqual(
+      ['auditId', 'calls', 'dryRun', 'erased', 'held', 'mode', 'sessionIds', 'uidHash'].sort(),
+    );
+    expect(result).toMatchObject({ calls: 1, erased: 1, mode: 'redact', dryRun: false });
+    expect(output.text()).toContain(String(result.uidHash));
+    expect(`${JSON.stringify(result)}${output.text()}`).not.toContain('fay-6174');
   });
 });
 
