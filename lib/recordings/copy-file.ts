@@ -2,8 +2,9 @@
  * Copies one file from a recording host into S3, written once, with its sha256 computed on the
  * way through and set as the object's `sha256` tag. A host that honours Range (a 206 with a
  * total in Content-Range) gets the parallel, resumable path (ranged-copy.ts); any other host the
- * single-stream path (stream-copy.ts). The first request asks for the first part's range, so it
- * is never wasted: its answer is either that part or, from a host without ranges, the whole file.
+ * single-stream path (stream-copy.ts). The first request asks for the first part's range: from a
+ * host with ranges its body is part 1, read alongside the other parts; from one without, the 200
+ * is left unread (its connection closed at the head) and the file is fetched as one stream.
  *
  * Resuming: while a ranged copy runs, the multipart upload, the parts done and the hash state are
  * recorded in the call's partition (lib/store/upload-records.ts). The next run carries on from the
@@ -67,7 +68,7 @@ export interface CopyFileSettings {
   policy: UrlPolicy;
   /** Preferred part size (at least 5 MiB); larger files get larger parts (part-plan.ts). */
   partSizeBytes?: number;
-  /** Parts fetched and uploaded at once (K). Memory is about K part buffers. */
+  /** Parts fetched at once (K). Memory is about K + 2 part buffers. */
   concurrency?: number;
   timeoutMs?: number;
   /** Tries per part on the ranged path. */

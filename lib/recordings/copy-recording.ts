@@ -20,8 +20,6 @@ import { DEFAULT_CONCURRENCY } from './ranged-copy.ts';
 import { storedObject } from './s3-object.ts';
 import type { UrlPolicy } from './url-policy.ts';
 
-export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE_BYTES };
-
 /** One recording to archive. */
 export interface CopyRecordingInput {
   sessionId: string;
@@ -59,7 +57,7 @@ export interface RecordingCopierOptions {
   uploads?: UploadRecords;
   /** Preferred part size, at least 5 MiB; larger files get larger parts (up to 10,000 of them). */
   partSizeBytes?: number;
-  /** Parts fetched and uploaded at once (K). Memory is about K part buffers plus a constant. */
+  /** Parts fetched at once (K). Memory is about K + 2 part buffers plus a constant. */
   concurrency?: number;
   timeoutMs?: number;
   now?: () => Date;
