@@ -25,7 +25,7 @@ declare module 'vitest' {
 }
 
 /** The zips `osls package` builds, one per function in serverless.yml. */
-export const FUNCTIONS = ['webhook', 'enrich', 'enrichCall', 'backfill'] as const;
+export const FUNCTIONS = ['webhook', 'enrich', 'enrichCall', 'backfill', 'erase'] as const;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'cometchat-aws-'));

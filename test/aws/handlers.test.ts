@@ -17,6 +17,8 @@
  *   response validation WHEN_REQUIRED and checks every byte against the sha256 itself.
  * - moto ignores bucket-policy conditions, and its endpoint is plain HTTP: the bucket's
  *   DenyInsecureTransport statement is asserted on the template (test/integration), not here.
+ * - moto's CloudFormation skips AWS::SecretsManager::Secret, so the erasure salt the stack would
+ *   generate is created here, under the name the functions are given (infra/erasure.yml).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,6 +34,7 @@ import {
   ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   GetQueueAttributesCommand,
   PurgeQueueCommand,
@@ -63,6 +66,9 @@ const readBack = new S3Client({
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
 const ssm = new SSMClient(config);
+const secrets = new SecretsManagerClient(config);
+/** The erasure salt's secret, as infra/erasure.yml names it. */
+const SALT_SECRET = `/cometchat-call-archive/${STAGE}/erasure-salt`;
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient(config));
 
 const CREDENTIALS = 'cometchat:M0toSecret';
@@ -94,6 +100,7 @@ let webhook: DeployedFunction;
 let enrich: DeployedFunction;
 let enrichCall: DeployedFunction;
 let backfill: DeployedFunction;
+let erase: DeployedFunction;
 let dynamodbProxy: CountingProxy;
 let s3Proxy: CountingProxy;
 let queueArn: string;
@@ -192,6 +199,9 @@ beforeAll(async () => {
       Overwrite: true,
     }),
   );
+  await secrets.send(
+    new CreateSecretCommand({ Name: SALT_SECRET, SecretString: `moto-salt-${randomUUID()}` }),
+  );
   queueArn =
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE, AttributeNames: ['QueueArn'] })))
       .Attributes?.QueueArn ?? '';
@@ -217,7 +227,7 @@ beforeAll(async () => {
       folder: folders[zip] ?? '',
       env: { ...LOCAL, ...env },
     });
-  [webhook, enrich, enrichCall, backfill] = await Promise.all([
+  [webhook, enrich, enrichCall, backfill, erase] = await Promise.all([
     start('webhook', 'webhook', { ENRICH_QUEUE_URL: QUEUE }),
     start('enrich', 'enrich', { ENRICH_DLQ_URL: DLQ }),
     // enrichCall's DynamoDB and S3 traffic goes through counting proxies to moto.
@@ -226,15 +236,16 @@ beforeAll(async () => {
       AWS_ENDPOINT_URL_S3: s3Proxy.endpoint,
     }),
     start('backfill', 'backfill', { ENRICH_QUEUE_URL: QUEUE }),
+    start('erase', 'erase'),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([webhook, enrich, enrichCall, backfill].map((fn) => fn?.stop()));
+  await Promise.all([webhook, enrich, enrichCall, backfill, erase].map((fn) => fn?.stop()));
   await dynamodbProxy?.close();
   await s3Proxy?.close();
   await simulator?.close();
-  for (const client of [sqs, s3, readBack, ssm, documents]) client.destroy();
+  for (const client of [sqs, s3, readBack, ssm, secrets, documents]) client.destroy();
 });
 
 describe('the packaged handlers on moto', () => {
@@ -413,5 +424,27 @@ describe('the packaged handlers on moto', () => {
       }
     }
     expect(queued.sort()).toEqual(expected.sort());
+  });
+
+  it('erase deletes every version of a call’s files in the versioned bucket, and the call stays out', async () => {
+    const stored = await callItem(LARGE.sessionId);
+    const uid = (stored?.participants as { uid: string }[] | undefined)?.[0]?.uid as string;
+    const folder = (stored?.manifestKey as string).replace(/call\.json$/, '');
+    const versionsUnder = async () => {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: folder }));
+      return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => v.Key);
+    };
+    expect(await versionsUnder()).not.toEqual([]);
+
+    const result = await erase.invoke<Record<string, unknown>>({ uid, mode: 'delete' });
+
+    expect(result).toMatchObject({ mode: 'delete', dryRun: false, held: [] });
+    expect(result.sessionIds).toContain(LARGE.sessionId);
+    expect(JSON.stringify(result)).not.toContain(uid);
+    expect(await versionsUnder()).toEqual([]);
+    expect(await callItem(LARGE.sessionId)).toBeUndefined();
+    const again = await enrichCall.invoke<Record<string, unknown>>({ sessionId: LARGE.sessionId });
+    expect(again).toMatchObject({ skipped: 'erased', recordings: [] });
+    expect(await versionsUnder()).toEqual([]);
   });
 });

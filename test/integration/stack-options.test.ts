@@ -426,7 +426,7 @@ describe('erase', () => {
     expect(env(t, 'erase')).toMatchObject({
       CALLS_TABLE: `cometchat-call-archive-${STAGE}-calls`,
       RECORDINGS_BUCKET: { Ref: 'RecordingsBucket' },
-      ERASURE_SALT_SECRET: { Ref: 'ErasureSalt' },
+      ERASURE_SALT_SECRET: `/cometchat-call-archive/${STAGE}/erasure-salt`,
       RETENTION_DAYS: '400',
     });
     expect(
@@ -438,12 +438,12 @@ describe('erase', () => {
     expect(salt.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
     // Enrichment hashes participants with the same salt to consult the erased set.
     for (const name of ['enrich', 'enrichCall']) {
-      expect(env(t, name).ERASURE_SALT_SECRET).toEqual({ Ref: 'ErasureSalt' });
-      expect(actionsOn(t, name, STAGE, /ErasureSalt/)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(env(t, name).ERASURE_SALT_SECRET).toBe(`/cometchat-call-archive/${STAGE}/erasure-salt`);
+      expect(actionsOn(t, name, STAGE, /erasure-salt-\?{6}/)).toEqual(['secretsmanager:GetSecretValue']);
       expect(actionsOn(t, name, STAGE, /CallsTable/)).toContain('dynamodb:BatchGetItem');
     }
-    expect(actionsOn(t, 'webhook', STAGE, /ErasureSalt/)).toEqual([]);
-    expect(actionsOn(t, 'backfill', STAGE, /ErasureSalt/)).toEqual([]);
+    expect(actionsOn(t, 'webhook', STAGE, /erasure-salt-\?{6}/)).toEqual([]);
+    expect(actionsOn(t, 'backfill', STAGE, /erasure-salt-\?{6}/)).toEqual([]);
   });
 
   it('has a least-privilege role: the table and byUser, the archive objects and their versions, the salt', () => {
@@ -472,7 +472,7 @@ describe('erase', () => {
         Condition: { StringLike: { 's3:prefix': ['recordings/*', 'analytics/calls/*'] } },
       }),
     ]);
-    expect(actionsOn(t, 'erase', STAGE, /ErasureSalt/)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(actionsOn(t, 'erase', STAGE, /erasure-salt-\?{6}/)).toEqual(['secretsmanager:GetSecretValue']);
     expect(actionsOn(t, 'erase', STAGE, /ArchiveKey/)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(actionsOn(t, 'erase', STAGE, /Queue|cometchat-api-key|EventBus|event-bus/)).toEqual([]);
   });
