@@ -29,9 +29,12 @@ export interface ManifestStore {
   readonly bucket: string;
   /** Writes `manifest` at `key` (replacing any earlier one), keeping a legal hold set on it. */
   put(key: string, manifest: Manifest, options?: ManifestRequestOptions): Promise<void>;
-  /** Every manifest key under `prefix`, page by page. */
+  /** Every key under `prefix` named like a manifest (`…/call.json`), page by page. */
   keys(prefix: string, options?: ManifestRequestOptions): AsyncIterable<string>;
-  /** The parsed JSON at `key` (`InvalidCallDataError` when it is not JSON). */
+  /**
+   * The parsed JSON at `key` (`InvalidCallDataError` when it is not JSON), or undefined when the
+   * object is a transcript that happens to be named `call.json` (its `tid` metadata says so).
+   */
   get(key: string, options?: ManifestRequestOptions): Promise<unknown>;
 }
 
@@ -126,8 +129,13 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
           abortSignal: signal,
         });
+        if (object.Metadata?.tid !== undefined) {
+          await object.Body?.transformToByteArray();
+          return undefined;
+        }
         return (await object.Body?.transformToString('utf-8')) ?? '';
       });
+      if (text === undefined) return undefined;
       try {
         return JSON.parse(text);
       } catch (cause) {

@@ -29,12 +29,12 @@ export async function rebuildFromManifests(
   const { signal } = options;
   const result: RebuildResult = { manifests: 0, restored: 0, newer: 0, failed: [] };
   for await (const key of deps.manifests.keys(prefix, { signal })) {
-    result.manifests += 1;
     try {
-      const call = callItemFromManifest(
-        await deps.manifests.get(key, { signal }),
-        `s3://${deps.manifests.bucket}/${key}`,
-      );
+      const json = await deps.manifests.get(key, { signal });
+      // A transcript whose tid is `call`: named like a manifest, but not one.
+      if (json === undefined) continue;
+      result.manifests += 1;
+      const call = callItemFromManifest(json, `s3://${deps.manifests.bucket}/${key}`);
       const restored = await deps.store.restore(call, { signal });
       if (restored) result.restored += 1;
       else result.newer += 1;

@@ -382,6 +382,8 @@ describe('rebuild from S3', () => {
   it('puts back every call item and index item from the manifests alone, once the table is lost', async () => {
     const handler = await loadHandler({ ARCHIVE_KEY_TEMPLATE: '{yyyy}/{mm}/{sessionId}' });
     for (const recordings of [0, 1, 2]) await invoke(handler, addCall({ recordings }));
+    // A transcript whose tid is `call` is stored as …/transcripts/call.json: not a manifest.
+    await invoke(handler, addCall({ transcripts: [{ tid: 'call' }] }));
     const before = await archiveItems();
     expect(before.filter((item) => item.entity === 'call').length).toBeGreaterThanOrEqual(3);
     await emptyTable();

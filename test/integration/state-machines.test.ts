@@ -109,7 +109,13 @@ describe('enrich-call state machine', () => {
     const { output, error, events } = await execute(enrichCallMachine(), { sessionId: AUDIO });
 
     expect(error).toBeUndefined();
-    expect(output).toEqual({ sessionId: AUDIO, status: 'ended', participants: 2, recordings: [] });
+    expect(output).toEqual({
+      sessionId: AUDIO,
+      status: 'ended',
+      participants: 2,
+      recordings: [],
+      transcripts: [],
+    });
     expect(await storedCall(AUDIO)).toMatchObject({ sessionId: AUDIO, status: 'ended' });
     expect(retriesOf(events)).toEqual([]);
   });
