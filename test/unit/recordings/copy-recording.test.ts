@@ -6,10 +6,10 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectTaggingCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
+import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
 import type { RecordingEntry, RecordingSource } from '../../../lib/calls/types.ts';
 import { RecordingDownloadError, RecordingRejectedError, StorageError } from '../../../lib/errors.ts';
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
@@ -40,8 +40,14 @@ let policy: UrlPolicy;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'copy-recording-'));
   s3rver = await startS3rver({ directory });
-  // The DynamoDB endpoint is never contacted here.
-  s3 = localClients({ dynamodb: 'http://127.0.0.1:9', s3: s3rver.endpoint }).s3;
+  // The SDK's default checksums (CRC32 on every part and PutObject): s3rver accepts them for the
+  // Buffer bodies the copier sends.
+  s3 = new S3Client({
+    endpoint: s3rver.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+  });
   await ensureBucket(s3, BUCKET);
   server = await startRecordingServer();
   policy = {
