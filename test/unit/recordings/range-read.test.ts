@@ -1,3 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RecordingDownloadError, RecordingRejectedError } from '../../../lib/errors.ts';
 import { openRange, readRange } from '../../../lib/recordings/range-read.ts';
@@ -175,5 +182,82 @@ describe('readRange', () => {
 
     expect(error).toBeInstanceOf(RecordingDownloadError);
     expect(error.message).toMatch(/aborted/);
+  });
+});
+
+describe('readRange over TLS', () => {
+  let directory: string;
+  let https: HttpsServer;
+  let port: number;
+  const defaults = getCACertificates('default');
+
+  beforeAll(async () => {
+    // A throwaway certificate for recordings.test, made here (nothing secret is kept in the repo),
+    // trusted for this process only.
+    directory = await mkdtemp(join(tmpdir(), 'range-read-tls-'));
+    const key = join(directory, 'key.pem');
+    const cert = join(directory, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${HOST}`,
+        '-addext',
+        `subjectAltName=DNS:${HOST}`,
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const certificate = await readFile(cert, 'utf8');
+    setDefaultCACertificates([...defaults, certificate]);
+    https = createHttpsServer({ key: await readFile(key), cert: certificate }, (req, res) => {
+      hosts.push(req.headers.host);
+      res.writeHead(206, { 'content-range': 'bytes 2-5/10', 'content-length': '4' }).end(TEN.subarray(2, 6));
+    });
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    port = (https.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    setDefaultCACertificates(defaults);
+    https.closeAllConnections();
+    await new Promise<void>((resolve) => https.close(() => resolve()));
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('checks the certificate against the host name while the socket goes to the vetted address', async () => {
+    const tlsPolicy: UrlPolicy = {
+      allowedHosts: [`${HOST}:${port}`, `other.test:${port}`],
+      lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+    };
+    const target = Buffer.alloc(4);
+
+    const head = await readRange(
+      `https://${HOST}:${port}/r`,
+      { policy: tlsPolicy, range: { start: 2, end: 5 } },
+      target,
+    );
+    const wrongName = await rejectionOf(
+      readRange(
+        `https://other.test:${port}/r`,
+        { policy: tlsPolicy, range: { start: 2, end: 5 } },
+        Buffer.alloc(4),
+      ),
+    );
+
+    expect(target.toString()).toBe('2345');
+    expect(head.contentRange).toEqual({ start: 2, end: 5, total: 10 });
+    expect(hosts).toEqual([`${HOST}:${port}`]);
+    expect(wrongName).toBeInstanceOf(RecordingDownloadError);
   });
 });
