@@ -429,7 +429,7 @@ describe('the packaged handlers on moto', () => {
   it('erase deletes every version of a call’s files in the versioned bucket, and the call stays out', async () => {
     const stored = await callItem(LARGE.sessionId);
     const uid = (stored?.participants as { uid: string }[] | undefined)?.[0]?.uid as string;
-    const folder = (stored?.manifestKey as string).replace(/call\.json$/, '');
+    const folder = String(stored?.manifestKey).replace(/call\.json$/, '');
     const versionsUnder = async () => {
       const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: folder }));
       return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => v.Key);

@@ -280,8 +280,20 @@ describe('the CLI (in-process, on a local data folder)', () => {
   const io = () => {
     const out = { stdout: '', stderr: '' };
     const value: Io = {
-      stdout: { write: (s: string) => ((out.stdout += s), true) } as Io['stdout'],
-      stderr: { write: (s: string) => ((out.stderr += s), true), isTTY: false, columns: 80 } as Io['stderr'],
+      stdout: {
+        write: (s: string) => {
+          out.stdout += s;
+          return true;
+        },
+      } as Io['stdout'],
+      stderr: {
+        write: (s: string) => {
+          out.stderr += s;
+          return true;
+        },
+        isTTY: false,
+        columns: 80,
+      } as Io['stderr'],
       env: { RETENTION_DAYS: '30' },
     };
     return { value, out };
