@@ -2,16 +2,19 @@
  * The backfill use case: hands to enrichment every call of a time window that the archive does
  * not hold whole, so calls whose webhooks were lost still arrive, and files CometChat produced
  * after a call was archived are fetched. docs/architecture.md ("The backfill") tells the steps:
- * window, paced walk, reconciliation, queue or manifest, forward-only checkpoint.
+ * window, paced walk, reconciliation, late transcripts, queue or manifest, forward-only checkpoint.
  */
 import { randomBytes } from 'node:crypto';
 import { STATUS_RANK } from '../calls/types.ts';
 import type { CometChatClient } from '../cometchat/client.ts';
+import { GET_CALL_TRANSCRIPTS } from '../enrich/transcripts.ts';
 import type { EnrichmentMessage } from '../queue/message.ts';
 import type { CallStore, CallSummary } from '../store/call-store.ts';
 import {
   type IncompleteReason,
   type ListedCall,
+  type ListedFiles,
+  type WalkLimits,
   type WalkObservation,
   type WalkSettings,
   walkCalls,
@@ -24,6 +27,12 @@ import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './win
 export const BACKFILL_CHECKPOINT = 'list-calls';
 /** Session ids a dry run returns at most (the Lambda response must stay small). */
 export const DRY_RUN_SAMPLE = 1000;
+/**
+ * How long after a call ended each run still looks for its transcripts: CometChat produces them
+ * asynchronously and no webhook announces them (../shared/cometchat/api-facts.md, "Transcripts");
+ * issue 12 asks for those that appear up to a day after the call.
+ */
+export const TRANSCRIPT_WATCH_SECONDS = 86_400;
 
 /** The adapters the backfill works through. */
 export interface BackfillDependencies {
@@ -100,8 +109,16 @@ export interface BackfillResult {
   skipped: number;
   /** Calls stored with a terminal status, enqueued again for files the listing shows and the archive lacks. */
   reconciled: number;
-  /** Calls that need enrichment: `listed - skipped` (`reconciled` included). */
+  /** Calls that need enrichment: `listed - skipped + transcriptRechecked` (`reconciled` included). */
   eligible: number;
+  /** List Calls pages read by the late-transcript walk (`hasTranscription=true`), besides `pages`. */
+  transcriptPages: number;
+  /** Calls with transcripts, ended within {@link TRANSCRIPT_WATCH_SECONDS}, that the late-transcript walk found. */
+  transcriptListed: number;
+  /** Of those, calls enqueued for transcripts the archive lacks or may lack (not already taken above). */
+  transcriptRechecked: number;
+  /** Whether the late-transcript walk read every page; it never holds the checkpoint. */
+  transcriptComplete: boolean;
   dryRun: boolean;
   /** Whether the walk covered the whole window; when false the checkpoint stays where it was. */
   complete: boolean;
@@ -117,11 +134,11 @@ export interface BackfillResult {
 /** What a run reports as it goes (logged by the handler). */
 export type BackfillObservation =
   | { kind: 'window'; from: string; to: string; defaultFrom: boolean; clamped: boolean }
-  | WalkObservation
+  | (WalkObservation & { walk?: 'transcripts' })
   | { kind: 'too-large'; estimatedPages: number; pagesThatFit: number }
   | { kind: 'manifest'; bucket: string; key: string; count: number; execution: string }
   | { kind: 'enqueued'; count: number }
-  | { kind: 'incomplete'; reason: IncompleteReason }
+  | { kind: 'incomplete'; reason: IncompleteReason; walk?: 'transcripts' }
   | { kind: 'checkpoint'; mark: string; advanced: boolean };
 
 /** Time kept back from the walk for enqueueing and the checkpoint: at least this much… */
@@ -153,6 +170,8 @@ class Backlog {
   readonly messages: EnrichmentMessage[] = [];
   count = 0;
   writer: ManifestWriter | undefined;
+  /** Calls added that list transcripts: the only ones the late-transcript walk could add twice. */
+  readonly withTranscripts = new Set<string>();
 
   constructor(
     private readonly threshold: number,
@@ -162,8 +181,10 @@ class Backlog {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  async add(message: EnrichmentMessage): Promise<void> {
+  async add(call: ListedCall): Promise<void> {
+    const message = messageFor(call);
     this.count += 1;
+    if (listsTranscripts(call.files)) this.withTranscripts.add(call.sessionId);
     if (this.dryRun) {
       if (this.messages.length < DRY_RUN_SAMPLE) this.messages.push(message);
       return;
@@ -226,6 +247,10 @@ export async function backfill(
     maxPasses: settings.maxPasses,
     maxPages: settings.maxPages,
   };
+  const limits: WalkLimits = {
+    ...(stopBy === undefined ? {} : { stopBy, deadline: (stopBy + (options.deadline ?? stopBy)) / 2 }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   const observeWalk = (observation: WalkObservation) => {
     deps.observe?.(observation);
     if (
@@ -266,13 +291,10 @@ export async function backfill(
           if (inProgress && call.time !== undefined && call.time >= holdFrom) {
             oldestInProgress = Math.min(oldestInProgress ?? call.time, call.time);
           }
-          await backlog.add(messageFor(call));
+          await backlog.add(call);
         }
       },
-      {
-        ...(stopBy === undefined ? {} : { stopBy, deadline: (stopBy + (options.deadline ?? stopBy)) / 2 }),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
+      limits,
     );
   } catch (error) {
     await backlog.writer?.abort();
@@ -280,6 +302,52 @@ export async function backfill(
   }
   if (!walk.complete && walk.incompleteReason) {
     deps.observe?.({ kind: 'incomplete', reason: walk.incompleteReason });
+  }
+
+  // Transcripts appear hours after a call the window has long left: a second walk, filtered to
+  // calls with transcripts, looks at those that ended within the watch (its cost: docs/operations.md).
+  const watch = { from: Math.floor(now() / 1000) - TRANSCRIPT_WATCH_SECONDS, to: Math.floor(now() / 1000) };
+  let transcriptListed = 0;
+  let transcriptRechecked = 0;
+  let late: Awaited<ReturnType<typeof walkCalls>>;
+  try {
+    late = await walkCalls(
+      watch,
+      {
+        ...walkSettings,
+        maxPages: Math.max(0, settings.maxPages - walk.pages),
+        filters: { hasTranscription: 'true' },
+        placeBy: 'end',
+      },
+      {
+        listCalls: deps.cometChat.listCalls,
+        pacer: deps.pacer,
+        now,
+        observe: (observation) => deps.observe?.({ ...observation, walk: 'transcripts' }),
+      },
+      async (calls) => {
+        const transcribed = calls.filter((c) => listsTranscripts(c.files));
+        transcriptListed += transcribed.length;
+        const candidates = transcribed.filter((c) => !backlog.withTranscripts.has(c.sessionId));
+        if (candidates.length === 0) return;
+        const summaries = await deps.store.getSummaries(
+          candidates.map((c) => c.sessionId),
+          signalOption,
+        );
+        for (const call of candidates) {
+          if (!mayLackTranscripts(call.files, summaries.get(call.sessionId))) continue;
+          transcriptRechecked += 1;
+          await backlog.add(call);
+        }
+      },
+      limits,
+    );
+  } catch (error) {
+    await backlog.writer?.abort();
+    throw error;
+  }
+  if (!late.complete && late.incompleteReason) {
+    deps.observe?.({ kind: 'incomplete', reason: late.incompleteReason, walk: 'transcripts' });
   }
 
   const result: BackfillResult = {
@@ -293,6 +361,10 @@ export async function backfill(
     skipped,
     reconciled,
     eligible: backlog.count,
+    transcriptPages: late.pages,
+    transcriptListed,
+    transcriptRechecked,
+    transcriptComplete: late.complete,
     dryRun: input.dryRun,
     complete: walk.complete,
     ...(walk.incompleteReason ? { incompleteReason: walk.incompleteReason } : {}),
@@ -333,4 +405,22 @@ export function lacksFiles(call: ListedCall, stored: CallSummary): boolean {
   const recordings = Math.max(files.recordings ?? 0, files.hasRecording ? 1 : 0);
   const transcripts = Math.max(files.transcripts ?? 0, files.hasTranscription ? 1 : 0);
   return recordings > stored.recordings || transcripts > stored.transcripts;
+}
+
+/** Whether the listing says the call has transcripts. */
+function listsTranscripts(files: ListedFiles): boolean {
+  return files.hasTranscription || (files.transcripts ?? 0) > 0;
+}
+
+/**
+ * For a call the late-transcript walk found: whether the listing shows more transcripts than the
+ * call item holds (none stored counts as 0), or cannot tell — it lists only the
+ * {@link GET_CALL_TRANSCRIPTS} newest, or says `hasTranscription` without a list — so only
+ * enrichment (which pages the transcriptions endpoint) can. A listing of fewer than that many,
+ * all stored, asks for nothing.
+ */
+function mayLackTranscripts(files: ListedFiles, stored: CallSummary | undefined): boolean {
+  const listed = files.transcripts ?? 0;
+  if (listed === 0) return files.hasTranscription;
+  return listed >= GET_CALL_TRANSCRIPTS || listed > (stored?.transcripts ?? 0);
 }

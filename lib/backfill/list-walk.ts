@@ -20,6 +20,8 @@ export interface ListedCall {
   listedStatus: string;
   /** `initiatedAt` (or `startedAt`, or `endedAt`), Unix seconds; absent when the call has none. */
   time: number | undefined;
+  /** `endedAt`, Unix seconds; absent until the call has ended. */
+  ended?: number;
   /** What the listing says of the call's files, to compare with what the archive holds. */
   files: ListedFiles;
 }
@@ -44,6 +46,10 @@ export interface WalkSettings {
   maxPages: number;
   /** Tries per page when CometChat still answers 429 after the client's own retries; default 3. */
   pageAttempts?: number;
+  /** List Calls filters sent with every page (`hasTranscription`, …). */
+  filters?: Readonly<Record<string, string>>;
+  /** What places a call in the window: its start (default, see {@link inWindow}) or its end. */
+  placeBy?: 'start' | 'end';
 }
 
 /** What the walk reports as it goes. */
@@ -111,12 +117,14 @@ export function listedCallOf(raw: RawCall): ListedCall | { reason: string } {
   const text = typeof raw.status === 'string' ? raw.status.trim().toLowerCase() : '';
   const spelled = text === 'canceled' ? 'cancelled' : text;
   const status = CALL_STATUSES.find((s) => s === spelled);
-  const time = unixSeconds(raw.initiatedAt) ?? unixSeconds(raw.startedAt) ?? unixSeconds(raw.endedAt);
+  const ended = unixSeconds(raw.endedAt);
+  const time = unixSeconds(raw.initiatedAt) ?? unixSeconds(raw.startedAt) ?? ended;
   return {
     sessionId,
     status,
     listedStatus: status ?? (/^[a-z_-]{1,32}$/.test(text) ? text : 'unknown'),
     time,
+    ...(ended !== undefined && { ended }),
     files: listedFilesOf(raw),
   };
 }
@@ -155,9 +163,15 @@ function listedFilesOf(raw: RawCall): ListedFiles {
   };
 }
 
-/** A call belongs to the window if its time is inside it, or if it has no time to place it by. */
-export function inWindow(call: ListedCall, window: TimeWindow): boolean {
-  return call.time === undefined || (call.time >= window.from && call.time <= window.to);
+/**
+ * By its start, a call belongs to the window if its time is inside it, or if it has no time to
+ * place it by. By its end (`endedAt`, else its time), one with no time at all does not belong:
+ * such a window is a recent span to look at again, never a whole history.
+ */
+export function inWindow(call: ListedCall, window: TimeWindow, placeBy: 'start' | 'end' = 'start'): boolean {
+  const time = placeBy === 'end' ? (call.ended ?? call.time) : call.time;
+  if (time === undefined) return placeBy === 'start';
+  return time >= window.from && time <= window.to;
 }
 
 /** Walks List Calls over `window`; see the module comment for what it guarantees. */
@@ -188,7 +202,7 @@ export async function walkCalls(
       if (!turn) return undefined;
       try {
         return await deps.listCalls(
-          { page, perPage: settings.perPage },
+          { page, perPage: settings.perPage, ...(settings.filters && { filters: { ...settings.filters } }) },
           { deadline: limits.deadline, signal: limits.signal },
         );
       } catch (error) {
@@ -248,7 +262,7 @@ export async function walkCalls(
           continue;
         }
         seenThisPass.add(call.sessionId);
-        if (inWindow(call, window) && !handedOver.has(call.sessionId)) {
+        if (inWindow(call, window, settings.placeBy) && !handedOver.has(call.sessionId)) {
           handedOver.add(call.sessionId);
           fresh.push(call);
         }

@@ -13,6 +13,10 @@ export const BACKFILL_METRIC = {
   BackfillEnqueued: 'BackfillEnqueued',
   /** Archived calls handed to enrichment again for files List Calls shows and the archive lacks. */
   BackfillReconciled: 'BackfillReconciled',
+  /** List Calls pages read by the late-transcript walk. */
+  BackfillTranscriptPages: 'BackfillTranscriptPages',
+  /** Calls that ended within the last day enqueued again for transcripts the archive may lack. */
+  BackfillTranscriptRechecked: 'BackfillTranscriptRechecked',
   /** Calls written to a manifest for the state machine. */
   BackfillManifested: 'BackfillManifested',
   /** A run that could not cover its whole window (the checkpoint stayed). */
@@ -48,7 +52,12 @@ export function observeBackfillWith(
         });
         return;
       case 'incomplete':
-        logger.warn('the walk did not cover the whole window; the checkpoint stays', { ...observation });
+        logger.warn(
+          observation.walk === 'transcripts'
+            ? 'the late-transcript walk did not read every page; the next run looks again'
+            : 'the walk did not cover the whole window; the checkpoint stays',
+          { ...observation },
+        );
         return;
       case 'manifest':
         logger.info('backlog handed to the backfill state machine', { ...observation });
@@ -95,6 +104,8 @@ export function countBackfill(result: BackfillResult, sink?: MetricsSink): void 
   count(BACKFILL_METRIC.BackfillListed, result.listed, sink);
   count(BACKFILL_METRIC.BackfillEnqueued, result.enqueued, sink);
   count(BACKFILL_METRIC.BackfillReconciled, result.reconciled, sink);
+  count(BACKFILL_METRIC.BackfillTranscriptPages, result.transcriptPages, sink);
+  count(BACKFILL_METRIC.BackfillTranscriptRechecked, result.transcriptRechecked, sink);
   count(BACKFILL_METRIC.BackfillManifested, result.manifest?.count ?? 0, sink);
   count(BACKFILL_METRIC.BackfillIncomplete, result.complete ? 0 : 1, sink);
 }

@@ -95,9 +95,9 @@ async function freshTable(): Promise<{ tableName: string; store: CallStore }> {
   return { tableName, store };
 }
 
-/** A simulator of its own (tests that change the calls), closed after the test. */
-async function ownSimulator(calls: SimulatedCall[]): Promise<CometChatSimulator> {
-  const simulator = await startCometChatSimulator({ calls });
+/** A simulator of its own (tests that change the calls, or run on a virtual clock), closed after the test. */
+async function ownSimulator(calls: SimulatedCall[], clock?: () => number): Promise<CometChatSimulator> {
+  const simulator = await startCometChatSimulator({ calls, ...(clock && { clock }) });
   simulators.push(simulator);
   return simulator;
 }
@@ -359,12 +359,14 @@ describe('backfill use case with the real adapters and a virtual clock', () => {
     const result = await backfill({}, deps, { ...settings, perPage: 10 });
 
     const pages = Math.ceil(CALLS.length / 10);
-    expect(result).toMatchObject({ pages, complete: true, enqueued: ELIGIBLE.length });
+    // No call has a transcript: the late-transcript walk reads one (empty) page.
+    const requests = pages + 1;
+    expect(result).toMatchObject({ pages, transcriptPages: 1, complete: true, enqueued: ELIGIBLE.length });
     // Counted at the wire: what the simulator answered.
-    expect(simulator.requests.filter((r) => r.kind === 'list-calls')).toHaveLength(pages);
-    expect(requestTimes).toHaveLength(pages);
-    // 30 a minute: the first at once, then one every 2 s.
-    expect(clock.now() - start).toBe((pages - 1) * 2000);
+    expect(simulator.requests.filter((r) => r.kind === 'list-calls')).toHaveLength(requests);
+    expect(requestTimes).toHaveLength(requests);
+    // 30 a minute, both walks on one budget: the first at once, then one every 2 s.
+    expect(clock.now() - start).toBe((requests - 1) * 2000);
     for (const t of requestTimes) {
       expect(requestTimes.filter((u) => u >= t && u < t + 60_000).length).toBeLessThanOrEqual(30);
     }
@@ -419,4 +421,87 @@ describe('backfill use case with the real adapters and a virtual clock', () => {
     expect(STORED_FINAL.every((c) => !sent.has(sessionIdOf(c)))).toBe(true);
     expect(STORED_ONGOING.every((c) => sent.has(sessionIdOf(c)))).toBe(true);
   });
+
+  it('enqueues a transcript that appears six hours after the call ended, though the window has long left the call', async () => {
+    const t0 = Math.floor(Date.now() / 1000);
+    const clock = fakeClock(t0 * 1000);
+    // Both ended ten minutes before the first run; `call`'s transcript is produced six hours after
+    // it ended, `whole`'s at once (and is archived).
+    const [call, whole] = generateCalls({ count: 2, newest: t0 - 665, spacingSeconds: 7, label: 'late' }) as [
+      SimulatedCall,
+      SimulatedCall,
+    ];
+    const endedAt = call.raw.endedAt as number;
+    call.transcripts = [
+      { tid: 'six-hours-later', startTime: endedAt - 30, availableFrom: (endedAt + 6 * HOUR) * 1000 },
+    ];
+    whole.transcripts = [{ tid: 'at-once', startTime: endedAt - 30 }];
+    const filtered: Record<string, string>[] = [];
+    const simulator = await ownSimulator([call, whole], () => clock.now());
+    simulator.onListCalls(({ query }) => filtered.push(query));
+    const { tableName, store } = await freshTable();
+    await store.save(normaliseCall(call.raw).call, { previous: undefined });
+    await store.save(
+      { ...normaliseCall(whole.raw).call, transcripts: [transcriptEntry('at-once')] },
+      { previous: undefined },
+    );
+    const { deps, settings } = backfillFromEnv(
+      {
+        ...stack.env,
+        CALLS_TABLE: tableName,
+        COMETCHAT_BASE_URL: simulator.baseUrl,
+        ENRICH_QUEUE_URL: QUEUE_URL,
+      },
+      { dynamodb: documents, sqs: new SQSClient({}), clock },
+    );
+    const run = async (hoursLater: number) => {
+      clock.advance(t0 * 1000 + hoursLater * HOUR * 1000 - clock.now());
+      sqs.resetHistory();
+      filtered.length = 0;
+      const result = await backfill({}, deps, settings);
+      return { result, enqueued: enqueuedIds(), requests: [...filtered] };
+    };
+
+    const atOnce = await run(0);
+    const beforeIt = await run(5);
+    const afterIt = await run(6 + 20 / 60);
+    await store.save(
+      { ...normaliseCall(call.raw).call, transcripts: [transcriptEntry('six-hours-later')] },
+      { previous: await store.load(sessionIdOf(call)) },
+    );
+    const archived = await run(7 + 20 / 60);
+
+    // The first two runs' windows hold the call; neither listing shows a transcript the archive lacks.
+    expect(atOnce.result).toMatchObject({ listed: 2, skipped: 2, enqueued: 0, transcriptListed: 1 });
+    expect(beforeIt.result).toMatchObject({ listed: 2, skipped: 2, enqueued: 0, transcriptListed: 1 });
+    // Six hours on, the window (the last checkpoint less an hour) starts hours after the call.
+    expect(unix(afterIt.result.from)).toBeGreaterThan(endedAt);
+    expect(afterIt.enqueued).toEqual([sessionIdOf(call)]);
+    expect(afterIt.result).toMatchObject({
+      listed: 0,
+      enqueued: 1,
+      transcriptListed: 2,
+      transcriptRechecked: 1,
+      transcriptComplete: true,
+    });
+    // Counted at the wire: one List Calls page for the window, one with hasTranscription=true.
+    expect(afterIt.requests.map((q) => q.hasTranscription)).toEqual([undefined, 'true']);
+    expect(afterIt.result).toMatchObject({ pages: 1, transcriptPages: 1 });
+    // Once the archive holds it, the listing matches and nothing is enqueued.
+    expect(archived.enqueued).toEqual([]);
+    expect(archived.result).toMatchObject({ transcriptListed: 2, transcriptRechecked: 0 });
+  });
 });
+
+/** A transcript as the call item holds it once copied. */
+function transcriptEntry(tid: string) {
+  return {
+    tid,
+    sourceUrl: `https://transcripts.example.invalid/${tid}.json`,
+    bucket: stack.bucket,
+    key: `recordings/${tid}.json`,
+    bytes: 64,
+    sha256: '0'.repeat(64),
+    copiedAt: new Date().toISOString(),
+  };
+}

@@ -130,6 +130,10 @@ describe('backfill', () => {
       skipped: 1,
       reconciled: 0,
       eligible: 29,
+      transcriptPages: 1,
+      transcriptListed: 0,
+      transcriptRechecked: 0,
+      transcriptComplete: true,
       dryRun: false,
       complete: true,
     });
@@ -389,5 +393,152 @@ describe('backfill', () => {
       checkpoint: null,
     });
     expect(result.enqueued).toBe(300);
+    // The late-transcript walk has no time left either: it asks for nothing.
+    expect(result).toMatchObject({ transcriptPages: 0, transcriptComplete: false });
+    expect(h.list.requests.filter((r) => r.filters !== undefined)).toEqual([]);
+  });
+});
+
+describe('late transcripts', () => {
+  /** A call with `listed` transcripts in its listing (`'flag'`: only `hasTranscription`), ended `endedAgo` s before NOW. */
+  const transcribed = (id: string, endedAgo: number, listed: number | 'flag', lastedSeconds = 600) => ({
+    ...rawCall(`v1.us.test.${id}`, NOW_S - endedAgo - lastedSeconds),
+    endedAt: NOW_S - endedAgo,
+    hasTranscription: true,
+    ...(listed !== 'flag' && {
+      transcriptions: Array.from({ length: listed }, (_, i) => ({ tid: `${id}-t${i}` })),
+    }),
+  });
+  /** Stores calls as ended with this many transcripts each. */
+  const stored = (h: Harness, transcripts: Record<string, number>) => {
+    for (const [id, n] of Object.entries(transcripts)) {
+      h.statuses.set(`v1.us.test.${id}`, 'ended');
+      h.files.set(`v1.us.test.${id}`, { recordings: 0, transcripts: n });
+    }
+  };
+  const ids = (...names: string[]) => names.map((n) => `v1.us.test.${n}`);
+  /** The last run was ten minutes ago: the window (less the hour's overlap) covers only the last 70 minutes. */
+  const recentCheckpoint = (h: Harness) => {
+    h.checkpoint = { highWaterMark: NOW_S - 600, takenAt: iso(NOW_S - 600) };
+  };
+
+  it('walks List Calls with hasTranscription=true and enqueues the calls of the last day the archive may lack transcripts of', async () => {
+    const h = harness([
+      transcribed('new', 6 * HOUR, 1),
+      transcribed('more', 6 * HOUR, 3),
+      transcribed('caught-up', 6 * HOUR, 3),
+      transcribed('capped', 23 * HOUR, 5),
+      transcribed('flag-only', 2 * HOUR, 'flag'),
+      transcribed('not-archived', 3 * HOUR, 2),
+      transcribed('long-call', 20 * HOUR, 1, 10 * HOUR),
+      transcribed('too-old', 25 * HOUR, 5),
+      transcribed('late-beyond-a-day', 30 * HOUR, 2),
+      rawCall('v1.us.test.no-transcripts', NOW_S - 3 * HOUR),
+    ]);
+    recentCheckpoint(h);
+    stored(h, {
+      new: 0,
+      more: 2,
+      'caught-up': 3,
+      capped: 7,
+      'flag-only': 1,
+      'long-call': 0,
+      'too-old': 5,
+      'late-beyond-a-day': 0,
+      'no-transcripts': 0,
+    });
+
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(h.list.requests.map((r) => r.filters)).toEqual([undefined, { hasTranscription: 'true' }]);
+    expect(enqueuedIds(h)).toEqual(ids('new', 'more', 'capped', 'flag-only', 'not-archived', 'long-call'));
+    expect(result).toMatchObject({
+      listed: 0,
+      pages: 1,
+      transcriptPages: 1,
+      transcriptListed: 7,
+      transcriptRechecked: 6,
+      transcriptComplete: true,
+      eligible: 6,
+      enqueued: 6,
+      checkpointAdvanced: true,
+    });
+    expect(h.observations).toContainEqual(
+      expect.objectContaining({ kind: 'page', pass: 1, page: 1, walk: 'transcripts', total: 9 }),
+    );
+  });
+
+  it('enqueues a call whose listing cannot be compared only while it ended less than a day ago, and one whose short listing is stored not again', async () => {
+    const h = harness([transcribed('capped', 20 * HOUR, 5), transcribed('short', 2 * HOUR, 2)]);
+    recentCheckpoint(h);
+    stored(h, { capped: 5, short: 0 });
+
+    const first = await backfill({}, h.deps, SETTINGS);
+    stored(h, { short: 2 });
+    h.clock.advance(3 * HOUR * 1000);
+    const second = await backfill({}, h.deps, SETTINGS);
+    h.clock.advance(2 * HOUR * 1000);
+    const third = await backfill({}, h.deps, SETTINGS);
+
+    expect(h.enqueued.map((batch) => batch.map((m) => m.sessionId))).toEqual([
+      ids('capped', 'short'),
+      ids('capped'),
+    ]);
+    expect([first, second, third].map((r) => [r.transcriptListed, r.transcriptRechecked])).toEqual([
+      [2, 2],
+      [2, 1],
+      [1, 0],
+    ]);
+  });
+
+  it('enqueues a call the window also lists once, and one the window skips as whole when its listing is capped', async () => {
+    const h = harness([
+      transcribed('in-window-new', 10 * 60, 1),
+      transcribed('in-window-capped', 20 * 60, 5),
+    ]);
+    recentCheckpoint(h);
+    stored(h, { 'in-window-new': 0, 'in-window-capped': 6 });
+
+    const result = await backfill({}, h.deps, SETTINGS);
+
+    expect(enqueuedIds(h)).toEqual(ids('in-window-new', 'in-window-capped'));
+    expect(result).toMatchObject({
+      listed: 2,
+      skipped: 1,
+      reconciled: 1,
+      transcriptListed: 2,
+      transcriptRechecked: 1,
+      eligible: 2,
+      enqueued: 2,
+    });
+  });
+
+  it('on a dry run, counts and lists the calls it would look at again, and enqueues nothing', async () => {
+    const h = harness([transcribed('new', 6 * HOUR, 1)]);
+    recentCheckpoint(h);
+    stored(h, { new: 0 });
+
+    const result = await backfill({ dryRun: true }, h.deps, SETTINGS);
+
+    expect(result).toMatchObject({ dryRun: true, enqueued: 0, eligible: 1, transcriptRechecked: 1 });
+    expect(result.sessionIds).toEqual(ids('new'));
+    expect(h.enqueued).toEqual([]);
+  });
+
+  it('spends only the pages the window left of the run’s budget, and never holds the checkpoint', async () => {
+    const h = harness([transcribed('new', 6 * HOUR, 1), ...rawCalls(3, NOW_S - 60)]);
+    recentCheckpoint(h);
+
+    const result = await backfill({}, h.deps, { ...SETTINGS, maxPages: 1 });
+
+    expect(h.list.requests).toHaveLength(1);
+    expect(result).toMatchObject({
+      complete: true,
+      transcriptPages: 0,
+      transcriptComplete: false,
+      checkpointAdvanced: true,
+      enqueued: 3,
+    });
+    expect(h.observations).toContainEqual({ kind: 'incomplete', reason: 'max-pages', walk: 'transcripts' });
   });
 });

@@ -1,4 +1,7 @@
-/** An in-memory List Calls: pages sliced off an array the test may change between requests. */
+/**
+ * An in-memory List Calls: pages sliced off an array the test may change between requests. Of
+ * the filters it knows only `hasTranscription` (an exact match, as the simulator does).
+ */
 import type { ListCallsParams, ListCallsResult, RawCall } from '../../../lib/cometchat/client.ts';
 
 /** A call as List Calls returns it, reduced to what the backfill reads. */
@@ -49,8 +52,13 @@ export function fakeListCalls(calls: RawCall[]): FakeListCalls {
       changes.get(fake.requests.length)?.(fake.calls);
       const perPage = params.perPage ?? 100;
       const page = fake.pinnedPage ?? params.page ?? 1;
-      const slice = fake.calls.slice((page - 1) * perPage, page * perPage);
-      const total = fake.calls.length;
+      const wanted = params.filters?.hasTranscription;
+      const matching =
+        wanted === undefined
+          ? fake.calls
+          : fake.calls.filter((c) => String(hasTranscripts(c)) === String(wanted));
+      const slice = matching.slice((page - 1) * perPage, page * perPage);
+      const total = matching.length;
       return {
         calls: structuredClone(slice),
         pagination: fake.withoutPagination
@@ -66,4 +74,10 @@ export function fakeListCalls(calls: RawCall[]): FakeListCalls {
     },
   };
   return fake;
+}
+
+function hasTranscripts(call: RawCall): boolean {
+  return (
+    call.hasTranscription === true || (Array.isArray(call.transcriptions) && call.transcriptions.length > 0)
+  );
 }

@@ -245,6 +245,38 @@ describe('walkCalls', () => {
     await expect(run).rejects.toThrow('queue down');
     expect(fake.requests).toHaveLength(1);
   });
+
+  it('sends its filters with every page, and by end places a call by endedAt (else its time) and never one without', async () => {
+    const window = { from: NEWEST - 3600, to: NEWEST };
+    const fake = fakeListCalls([
+      ...rawCalls(150, NEWEST, 'f').map((c) => ({ ...c, hasTranscription: true })),
+      { ...rawCall('v1.us.test.began-before', NEWEST - 7200), endedAt: NEWEST - 60, hasTranscription: true },
+      {
+        ...rawCall('v1.us.test.ended-before', NEWEST - 7200),
+        endedAt: NEWEST - 3601,
+        hasTranscription: true,
+      },
+      { sessionId: 'v1.us.test.no-time', status: 'ended', hasTranscription: true },
+      rawCall('v1.us.test.no-transcripts', NEWEST - 10),
+    ]);
+
+    const { handed, result } = await walk(
+      fake,
+      { filters: { hasTranscription: 'true' }, placeBy: 'end' },
+      window,
+    );
+
+    expect(fake.requests).toEqual([
+      { page: 1, perPage: 100, filters: { hasTranscription: 'true' } },
+      { page: 2, perPage: 100, filters: { hasTranscription: 'true' } },
+    ]);
+    // 61 of the 150, one a minute back from the newest, are inside the hour; began-before too.
+    expect(handed).toHaveLength(61 + 1);
+    expect(handed).toContain('v1.us.test.began-before');
+    expect(handed).not.toContain('v1.us.test.ended-before');
+    expect(handed).not.toContain('v1.us.test.no-time');
+    expect(result).toMatchObject({ complete: true, pages: 2 });
+  });
 });
 
 describe('listedCallOf', () => {
