@@ -7,13 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_RANK } from '../calls/types.ts';
 import type { CometChatClient } from '../cometchat/client.ts';
-import { GET_CALL_TRANSCRIPTS } from '../enrich/transcripts.ts';
 import type { EnrichmentMessage } from '../queue/message.ts';
 import type { CallStore, CallSummary } from '../store/call-store.ts';
 import {
+  LATE_TRANSCRIPTS_CHECKPOINT,
+  listsTranscripts,
+  mayLackTranscripts,
+  watchWindow,
+} from './late-transcripts.ts';
+import {
   type IncompleteReason,
   type ListedCall,
-  type ListedFiles,
   type WalkLimits,
   type WalkObservation,
   type WalkSettings,
@@ -27,12 +31,6 @@ import { isoOf, parseBackfillInput, resolveWindow, type TimeWindow } from './win
 export const BACKFILL_CHECKPOINT = 'list-calls';
 /** Session ids a dry run returns at most (the Lambda response must stay small). */
 export const DRY_RUN_SAMPLE = 1000;
-/**
- * How long after a call ended each run still looks for its transcripts: CometChat produces them
- * asynchronously and no webhook announces them (../shared/cometchat/api-facts.md, "Transcripts");
- * issue 12 asks for those that appear up to a day after the call.
- */
-export const TRANSCRIPT_WATCH_SECONDS = 86_400;
 
 /** The adapters the backfill works through. */
 export interface BackfillDependencies {
@@ -111,13 +109,18 @@ export interface BackfillResult {
   reconciled: number;
   /** Calls that need enrichment: `listed - skipped + transcriptRechecked` (`reconciled` included). */
   eligible: number;
+  /**
+   * The late-transcript walk (lib/backfill/late-transcripts.ts) looked at calls with transcripts
+   * that ended from then on (ISO-8601): a day before its last complete walk, at most two before now.
+   */
+  transcriptFrom: string;
   /** List Calls pages read by the late-transcript walk (`hasTranscription=true`), besides `pages`. */
   transcriptPages: number;
-  /** Calls with transcripts, ended within {@link TRANSCRIPT_WATCH_SECONDS}, that the late-transcript walk found. */
+  /** Calls with transcripts, ended since `transcriptFrom`, that the late-transcript walk found. */
   transcriptListed: number;
   /** Of those, calls enqueued for transcripts the archive lacks or may lack (not already taken above). */
   transcriptRechecked: number;
-  /** Whether the late-transcript walk read every page; it never holds the checkpoint. */
+  /** Whether the late-transcript walk read every page; only then does its own checkpoint move. */
   transcriptComplete: boolean;
   dryRun: boolean;
   /** Whether the walk covered the whole window; when false the checkpoint stays where it was. */
@@ -306,7 +309,8 @@ export async function backfill(
 
   // Transcripts appear hours after a call the window has long left: a second walk, filtered to
   // calls with transcripts, looks at those that ended within the watch (its cost: docs/operations.md).
-  const watch = { from: Math.floor(now() / 1000) - TRANSCRIPT_WATCH_SECONDS, to: Math.floor(now() / 1000) };
+  const lastWalk = await deps.store.getCheckpoint(LATE_TRANSCRIPTS_CHECKPOINT, signalOption);
+  const watch = watchWindow(Math.floor(now() / 1000), lastWalk?.highWaterMark);
   let transcriptListed = 0;
   let transcriptRechecked = 0;
   let late: Awaited<ReturnType<typeof walkCalls>>;
@@ -361,6 +365,7 @@ export async function backfill(
     skipped,
     reconciled,
     eligible: backlog.count,
+    transcriptFrom: isoOf(watch.from),
     transcriptPages: late.pages,
     transcriptListed,
     transcriptRechecked,
@@ -381,6 +386,11 @@ export async function backfill(
     await deps.enqueue(backlog.messages, signalOption);
     result.enqueued = backlog.messages.length;
     deps.observe?.({ kind: 'enqueued', count: result.enqueued });
+  }
+
+  // Everything the late-transcript walk found is enqueued: the next run may watch from here.
+  if (late.complete) {
+    await deps.store.putCheckpoint(LATE_TRANSCRIPTS_CHECKPOINT, watch.to, new Date(now()), signalOption);
   }
 
   // A window that starts after the checkpoint leaves a gap it must not paper over.
@@ -405,22 +415,4 @@ export function lacksFiles(call: ListedCall, stored: CallSummary): boolean {
   const recordings = Math.max(files.recordings ?? 0, files.hasRecording ? 1 : 0);
   const transcripts = Math.max(files.transcripts ?? 0, files.hasTranscription ? 1 : 0);
   return recordings > stored.recordings || transcripts > stored.transcripts;
-}
-
-/** Whether the listing says the call has transcripts. */
-function listsTranscripts(files: ListedFiles): boolean {
-  return files.hasTranscription || (files.transcripts ?? 0) > 0;
-}
-
-/**
- * For a call the late-transcript walk found: whether the listing shows more transcripts than the
- * call item holds (none stored counts as 0), or cannot tell — it lists only the
- * {@link GET_CALL_TRANSCRIPTS} newest, or says `hasTranscription` without a list — so only
- * enrichment (which pages the transcriptions endpoint) can. A listing of fewer than that many,
- * all stored, asks for nothing.
- */
-function mayLackTranscripts(files: ListedFiles, stored: CallSummary | undefined): boolean {
-  const listed = files.transcripts ?? 0;
-  if (listed === 0) return files.hasTranscription;
-  return listed >= GET_CALL_TRANSCRIPTS || listed > (stored?.transcripts ?? 0);
 }

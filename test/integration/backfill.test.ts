@@ -459,7 +459,8 @@ describe('backfill use case with the real adapters and a virtual clock', () => {
       sqs.resetHistory();
       filtered.length = 0;
       const result = await backfill({}, deps, settings);
-      return { result, enqueued: enqueuedIds(), requests: [...filtered] };
+      const lastWalk = (await store.getCheckpoint('late-transcripts'))?.highWaterMark;
+      return { result, enqueued: enqueuedIds(), requests: [...filtered], lastWalk };
     };
 
     const atOnce = await run(0);
@@ -487,6 +488,8 @@ describe('backfill use case with the real adapters and a virtual clock', () => {
     // Counted at the wire: one List Calls page for the window, one with hasTranscription=true.
     expect(afterIt.requests.map((q) => q.hasTranscription)).toEqual([undefined, 'true']);
     expect(afterIt.result).toMatchObject({ pages: 1, transcriptPages: 1 });
+    // Its own checkpoint: the next run watches calls that ended up to a day before this one.
+    expect(afterIt.lastWalk).toBe(t0 + 6 * HOUR + 20 * 60);
     // Once the archive holds it, the listing matches and nothing is enqueued.
     expect(archived.enqueued).toEqual([]);
     expect(archived.result).toMatchObject({ transcriptListed: 2, transcriptRechecked: 0 });

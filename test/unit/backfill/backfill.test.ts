@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type BackfillDependencies,
   type BackfillObservation,
+  type BackfillResult,
   type BackfillSettings,
   backfill,
 } from '../../../lib/backfill/backfill.ts';
@@ -31,7 +32,10 @@ interface Harness {
   deps: BackfillDependencies;
   list: FakeListCalls;
   clock: FakeClock;
+  /** The window's checkpoint (`list-calls`). */
   checkpoint: { highWaterMark: number; takenAt: string } | undefined;
+  /** Every other checkpoint, by name (`late-transcripts`). */
+  checkpoints: Map<string, { highWaterMark: number; takenAt: string }>;
   statuses: Map<string, CallStatus>;
   /** Files stored with a call in `statuses` (none when absent). */
   files: Map<string, { recordings: number; transcripts: number }>;
@@ -49,6 +53,7 @@ function harness(calls: ReturnType<typeof rawCalls>, options: { manifests?: bool
     list,
     clock,
     checkpoint: undefined,
+    checkpoints: new Map(),
     statuses: new Map(),
     files: new Map(),
     enqueued: [],
@@ -79,10 +84,13 @@ function harness(calls: ReturnType<typeof rawCalls>, options: { manifests?: bool
   h.deps = {
     cometChat: { listCalls: (params) => list.listCalls(params) },
     store: {
-      getCheckpoint: async () => h.checkpoint,
-      putCheckpoint: async (_name, mark, now = new Date()) => {
-        if (h.checkpoint && h.checkpoint.highWaterMark >= mark) return false;
-        h.checkpoint = { highWaterMark: mark, takenAt: now.toISOString() };
+      getCheckpoint: async (name) => (name === 'list-calls' ? h.checkpoint : h.checkpoints.get(name)),
+      putCheckpoint: async (name, mark, now = new Date()) => {
+        const held = name === 'list-calls' ? h.checkpoint : h.checkpoints.get(name);
+        if (held && held.highWaterMark >= mark) return false;
+        const checkpoint = { highWaterMark: mark, takenAt: now.toISOString() };
+        if (name === 'list-calls') h.checkpoint = checkpoint;
+        else h.checkpoints.set(name, checkpoint);
         return true;
       },
       getSummaries: async (ids) =>
@@ -130,6 +138,7 @@ describe('backfill', () => {
       skipped: 1,
       reconciled: 0,
       eligible: 29,
+      transcriptFrom: iso(NOW_S - 24 * HOUR),
       transcriptPages: 1,
       transcriptListed: 0,
       transcriptRechecked: 0,
@@ -468,27 +477,65 @@ describe('late transcripts', () => {
     );
   });
 
-  it('enqueues a call whose listing cannot be compared only while it ended less than a day ago, and one whose short listing is stored not again', async () => {
+  it('enqueues a call whose listing cannot be compared only while it ended less than a day before the last walk, and one whose short listing is stored not again', async () => {
     const h = harness([transcribed('capped', 20 * HOUR, 5), transcribed('short', 2 * HOUR, 2)]);
     recentCheckpoint(h);
     stored(h, { capped: 5, short: 0 });
 
-    const first = await backfill({}, h.deps, SETTINGS);
-    stored(h, { short: 2 });
-    h.clock.advance(3 * HOUR * 1000);
-    const second = await backfill({}, h.deps, SETTINGS);
-    h.clock.advance(2 * HOUR * 1000);
-    const third = await backfill({}, h.deps, SETTINGS);
+    const runs: BackfillResult[] = [];
+    for (const hoursLater of [0, 3, 5, 7]) {
+      h.clock.advance(NOW + hoursLater * HOUR * 1000 - h.clock.now());
+      runs.push(await backfill({}, h.deps, SETTINGS));
+      stored(h, { short: 2 });
+    }
 
+    // Ended 20 h before the first run: watched by the runs at +3 h and +5 h (whose last walks
+    // were within a day of its end), not by the one at +7 h.
     expect(h.enqueued.map((batch) => batch.map((m) => m.sessionId))).toEqual([
       ids('capped', 'short'),
       ids('capped'),
+      ids('capped'),
     ]);
-    expect([first, second, third].map((r) => [r.transcriptListed, r.transcriptRechecked])).toEqual([
-      [2, 2],
-      [2, 1],
-      [1, 0],
+    expect(runs.map((r) => [r.transcriptFrom, r.transcriptListed, r.transcriptRechecked])).toEqual([
+      [iso(NOW_S - 24 * HOUR), 2, 2],
+      [iso(NOW_S - 24 * HOUR), 2, 1],
+      [iso(NOW_S - 21 * HOUR), 2, 1],
+      [iso(NOW_S - 19 * HOUR), 1, 0],
     ]);
+  });
+
+  it('picks up a transcript that appears just within a day of its call though the next run comes after that day', async () => {
+    const h = harness([transcribed('edge', 23.5 * HOUR, 1)]);
+    recentCheckpoint(h);
+    stored(h, { edge: 1 });
+
+    const before = await backfill({}, h.deps, SETTINGS);
+    // Ten minutes later, 23 h 40 min after the call ended, a second transcript appears.
+    h.list.calls = [transcribed('edge', 23.5 * HOUR, 2)];
+    h.clock.advance(HOUR * 1000);
+    const after = await backfill({}, h.deps, SETTINGS);
+
+    expect(before).toMatchObject({ transcriptListed: 1, transcriptRechecked: 0 });
+    expect(after).toMatchObject({ transcriptFrom: iso(NOW_S - 24 * HOUR), transcriptRechecked: 1 });
+    expect(enqueuedIds(h)).toEqual(ids('edge'));
+  });
+
+  it('watches from a day before the last complete walk, never more than two days back, and a dry run does not move it', async () => {
+    const h = harness([]);
+    recentCheckpoint(h);
+    h.checkpoints.set('late-transcripts', {
+      highWaterMark: NOW_S - 30 * HOUR,
+      takenAt: iso(NOW_S - 30 * HOUR),
+    });
+
+    const dry = await backfill({ dryRun: true }, h.deps, SETTINGS);
+    const stuck = h.checkpoints.get('late-transcripts')?.highWaterMark;
+    const real = await backfill({}, h.deps, SETTINGS);
+
+    expect(dry.transcriptFrom).toBe(iso(NOW_S - 48 * HOUR));
+    expect(stuck).toBe(NOW_S - 30 * HOUR);
+    expect(real.transcriptFrom).toBe(iso(NOW_S - 48 * HOUR));
+    expect(h.checkpoints.get('late-transcripts')?.highWaterMark).toBe(NOW_S);
   });
 
   it('enqueues a call the window also lists once, and one the window skips as whole when its listing is capped', async () => {
@@ -540,5 +587,6 @@ describe('late transcripts', () => {
       enqueued: 3,
     });
     expect(h.observations).toContainEqual({ kind: 'incomplete', reason: 'max-pages', walk: 'transcripts' });
+    expect(h.checkpoints.get('late-transcripts')).toBeUndefined();
   });
 });

@@ -28,6 +28,7 @@ const RESULT: BackfillResult = {
   skipped: 210,
   reconciled: 4,
   eligible: 40,
+  transcriptFrom: '2024-05-01T00:00:00.000Z',
   transcriptPages: 2,
   transcriptListed: 120,
   transcriptRechecked: 6,
