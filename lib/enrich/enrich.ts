@@ -55,7 +55,7 @@ export interface EnrichmentResult {
   participants: number;
   recordings: RecordingResult[];
   transcripts: TranscriptResult[];
-  /** Set when nothing was stored because a participant was erased in `delete` mode. */
+  /** Set when nothing was stored because an erasure deleted this call (its tombstone). */
   skipped?: 'erased';
 }
 
@@ -73,7 +73,7 @@ export interface EnrichDependencies extends PublishDependencies {
   now?: () => Date;
   /** Told what happened, for logs and metrics; never given secrets. */
   observe?: (event: EnrichObservation) => void;
-  /** Looks the call's participants up in the erased set (lib/erase): one batched read per call. */
+  /** Looks the call's tombstone and participants up in the erased set (lib/erase): one batched read per call. */
   erasure?: (call: NormalisedCall['call'], options: { signal?: AbortSignal }) => Promise<Erasure>;
 }
 

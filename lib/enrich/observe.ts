@@ -53,7 +53,7 @@ export function observeWith(
       case 'erased':
         logger.info(
           event.action === 'skip'
-            ? 'call not taken in: a participant was erased'
+            ? 'call not taken in: an erasure deleted it'
             : 'erased participants redacted',
           {
             ...event,

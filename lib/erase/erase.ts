@@ -2,8 +2,9 @@
  * Erasing a user (contract "Retention and erasure"): every call they took part in (found through
  * `byUser`) is deleted (call item, index items, every version of its files and manifest, its
  * analytics record) or has the user redacted out of it (call item and manifest; their index items
- * go). The erased set records the user first, so enrichment applies the erasure from then on;
- * an audit record keeps the salted hash, the mode and the counts. The uid itself is never
+ * go). The erased set records the user first, so enrichment redacts them from then on, and each
+ * deleted call's tombstone before the call goes, so it is not taken in again; an audit record
+ * keeps the salted hash, the mode and the counts. The uid itself is never
  * returned, logged or stored. Held calls are left alone unless `includeHeld`.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,7 +27,7 @@ import type { ManifestStore } from '../manifest/manifest-store.ts';
 import { folderOfManifestKey, objectKeySegment } from '../recordings/object-key.ts';
 import type { CallStore } from '../store/call-store.ts';
 import { draftOf } from '../store/merge-call.ts';
-import { type EraseMode, putErased } from './erased-set.ts';
+import { type EraseMode, putErased, putTombstone } from './erased-set.ts';
 import { deleteAllVersions, deleteVersions, listVersions } from './object-versions.ts';
 import { redactCall, redactRaw, uidHash } from './redact.ts';
 
@@ -247,7 +248,7 @@ export async function eraseUser(
   const now = deps.now?.() ?? new Date();
   const auditId = `${now.toISOString()}-${randomUUID().slice(0, 8)}`;
   if (!input.dryRun) {
-    // First: from here on enrichment applies the erasure, so nothing erased below comes back.
+    // First: from here on enrichment redacts the user in any call it stores, old or new.
     await putErased(
       deps,
       { uidHash: hash, mode: input.mode, erasedAt: now.toISOString(), auditId },
@@ -267,8 +268,11 @@ export async function eraseUser(
     }
     erased.push(sessionId);
     if (input.dryRun) return;
-    if (input.mode === 'delete') await deleteCall(deps, stored.call, signal);
-    else await redactUser(deps, stored, hashes, signal);
+    if (input.mode === 'delete') {
+      // Before the call goes: a later webhook, backfill or invoke for it then takes nothing in.
+      await putTombstone(deps, { sessionId, erasedAt: now.toISOString(), auditId }, { signal });
+      await deleteCall(deps, stored.call, signal);
+    } else await redactUser(deps, stored, hashes, signal);
   });
   held.sort();
   erased.sort();

@@ -1,7 +1,10 @@
 /**
- * The erased set: one item per erased user (`pk = ERASED#<uidHash>`, `sk = ERASED`), written
- * before an erasure touches any call, and read by enrichment so an erasure sticks: a call with an
- * erased participant is not taken in again (delete) or is stored redacted (redact).
+ * The erased set, read by enrichment so an erasure sticks (contract "Retention and erasure"):
+ * - one item per erased user (`pk = ERASED#<uidHash>`): a call they take part in is stored with
+ *   them redacted, whichever mode erased them, so other people's later calls are still archived;
+ * - one tombstone per call deleted by an erasure (`pk = ERASED#CALL#<sessionId>`): that call is
+ *   not taken in again. It names the call only, never a person.
+ * Both are written before the erasure touches the call they guard.
  */
 import {
   BatchGetCommand,
@@ -31,6 +34,8 @@ export interface ErasedSetDependencies {
 }
 
 const ERASED_PREFIX = 'ERASED#';
+// Hex hashes never hold `#`, so a tombstone's key never equals a user's.
+const TOMBSTONE_PREFIX = 'ERASED#CALL#';
 const ERASED_SK = 'ERASED';
 /** BatchGetItem's limit on keys per request. */
 const BATCH_GET_KEYS = 100;
@@ -41,38 +46,64 @@ export function erasedKey(hash: string): { pk: string; sk: string } {
   return { pk: `${ERASED_PREFIX}${hash}`, sk: ERASED_SK };
 }
 
+/**
+ * The key of a deleted call's tombstone. The session id as `CALL#` keys hold it: at most 256
+ * characters (1 KiB of UTF-8), well within DynamoDB's 2 KiB partition key.
+ */
+export function tombstoneKey(sessionId: string): { pk: string; sk: string } {
+  return { pk: `${TOMBSTONE_PREFIX}${sessionId}`, sk: ERASED_SK };
+}
+
+async function put(deps: ErasedSetDependencies, item: Record<string, unknown>, signal?: AbortSignal) {
+  try {
+    await deps.client.send(new PutCommand({ TableName: deps.tableName, Item: item }), {
+      abortSignal: signal,
+    });
+  } catch (cause) {
+    throw new StorageError(`DynamoDB PutItem on table ${deps.tableName} failed`, { cause });
+  }
+}
+
 /** Records that `entry.uidHash` was erased. A later erasure of the same user replaces it. */
 export async function putErased(
   deps: ErasedSetDependencies,
   entry: ErasedEntry,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  try {
-    await deps.client.send(
-      new PutCommand({
-        TableName: deps.tableName,
-        Item: { ...erasedKey(entry.uidHash), entity: 'erased', ...entry },
-      }),
-      { abortSignal: options.signal },
-    );
-  } catch (cause) {
-    throw new StorageError(`DynamoDB PutItem on table ${deps.tableName} failed`, { cause });
-  }
+  await put(deps, { ...erasedKey(entry.uidHash), entity: 'erased', ...entry }, options.signal);
+}
+
+/** Records that the call `sessionId` was deleted by the erasure `auditId`: it is not taken in again. */
+export async function putTombstone(
+  deps: ErasedSetDependencies,
+  entry: { sessionId: string; erasedAt: string; auditId: string },
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  await put(deps, { ...tombstoneKey(entry.sessionId), entity: 'erased-call', ...entry }, options.signal);
+}
+
+/** What the erased set holds about one call. */
+export interface ErasedLookup {
+  /** The call was deleted by an erasure. */
+  deleted: boolean;
+  /** Which of the hashes asked about are erased users, and how they were erased. */
+  users: Map<string, EraseMode>;
 }
 
 /**
- * Which of `hashes` are in the erased set, and how they were erased. One BatchGetItem for up to
- * 100 hashes (a call's participants), retried for what the service leaves unprocessed.
+ * The call's tombstone and which of `hashes` are erased users: one BatchGetItem for up to 100
+ * keys (a call of more than 99 users takes more), retried for what the service leaves unprocessed.
  */
-export async function erasedAmong(
+export async function lookUpErased(
   deps: ErasedSetDependencies,
+  sessionId: string,
   hashes: readonly string[],
   options: { signal?: AbortSignal } = {},
-): Promise<Map<string, EraseMode>> {
-  const found = new Map<string, EraseMode>();
-  const unique = [...new Set(hashes)];
-  for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_KEYS).map(erasedKey);
+): Promise<ErasedLookup> {
+  const found: ErasedLookup = { deleted: false, users: new Map() };
+  const all = [tombstoneKey(sessionId), ...[...new Set(hashes)].map(erasedKey)];
+  for (let start = 0; start < all.length; start += BATCH_GET_KEYS) {
+    let keys: Record<string, unknown>[] = all.slice(start, start + BATCH_GET_KEYS);
     for (let attempt = 0; keys.length > 0; attempt += 1) {
       if (attempt === BATCH_ATTEMPTS) {
         throw new StorageError(`DynamoDB BatchGetItem on table ${deps.tableName} left keys unread`);
@@ -84,7 +115,7 @@ export async function erasedAmong(
             RequestItems: {
               [deps.tableName]: {
                 Keys: keys,
-                ProjectionExpression: 'uidHash, #mode',
+                ProjectionExpression: 'entity, uidHash, #mode',
                 ExpressionAttributeNames: { '#mode': 'mode' },
               },
             },
@@ -95,7 +126,8 @@ export async function erasedAmong(
         throw new StorageError(`DynamoDB BatchGetItem on table ${deps.tableName} failed`, { cause });
       }
       for (const item of response.Responses?.[deps.tableName] ?? []) {
-        found.set(String(item.uidHash), item.mode === 'delete' ? 'delete' : 'redact');
+        if (item.entity === 'erased-call') found.deleted = true;
+        else found.users.set(String(item.uidHash), item.mode === 'delete' ? 'delete' : 'redact');
       }
       keys = response.UnprocessedKeys?.[deps.tableName]?.Keys ?? [];
     }
@@ -106,26 +138,25 @@ export async function erasedAmong(
 /** What enrichment must do with a call, given the erased set. */
 export type Erasure =
   | { action: 'keep' }
-  /** A participant was erased in `delete` mode: the call is not taken in. */
+  /** The call was deleted by an erasure: it is not taken in again. */
   | { action: 'skip' }
-  /** Participants erased in `redact` mode: uid -> salted hash, to redact them out of the call. */
+  /** Erased participants (either mode): uid -> salted hash, to redact them out of the call. */
   | { action: 'redact'; hashes: Map<string, string> };
 
 /**
- * The check enrichment runs on each call it fetched: the salted hashes of its participants (and
- * initiator and receiver) looked up in the erased set with one BatchGetItem.
+ * The check enrichment runs on each call it fetched: the call's tombstone and the salted hashes
+ * of its participants (and initiator and receiver) looked up with one BatchGetItem.
  */
 export function erasureCheck(deps: ErasedSetDependencies & { salt: () => Promise<string> }) {
   return async (call: CallDraft, options: { signal?: AbortSignal } = {}): Promise<Erasure> => {
     const uids = new Set(call.participants.filter((p) => p.redacted !== true).map((p) => p.uid));
     if (call.initiator) uids.add(call.initiator);
     if (call.receiver) uids.add(call.receiver);
-    if (uids.size === 0) return { action: 'keep' };
-    const salt = await deps.salt();
+    const salt = uids.size === 0 ? '' : await deps.salt();
     const hashOf = new Map([...uids].map((uid) => [uid, uidHash(salt, uid)]));
-    const erased = await erasedAmong(deps, [...hashOf.values()], options);
-    if (erased.size === 0) return { action: 'keep' };
-    if ([...erased.values()].includes('delete')) return { action: 'skip' };
-    return { action: 'redact', hashes: new Map([...hashOf].filter(([, hash]) => erased.has(hash))) };
+    const erased = await lookUpErased(deps, call.sessionId, [...hashOf.values()], options);
+    if (erased.deleted) return { action: 'skip' };
+    if (erased.users.size === 0) return { action: 'keep' };
+    return { action: 'redact', hashes: new Map([...hashOf].filter(([, hash]) => erased.users.has(hash))) };
   };
 }

@@ -12,6 +12,7 @@ import {
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
+import { localClients } from '../../dev/local-aws.ts';
 import { LOCAL_ERASURE_SALT, type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import type { SimulatedCall } from '../../dev/simulator/index.ts';
 import { listByUser } from '../../lib/archive/find.ts';
@@ -25,6 +26,7 @@ import { type EraseDependencies, eraseUser } from '../../lib/erase/erase.ts';
 import { uidHash } from '../../lib/erase/redact.ts';
 import { EraseInputError } from '../../lib/errors.ts';
 import { createCallStore } from '../../lib/store/call-store.ts';
+import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
@@ -36,6 +38,9 @@ let stack: LocalStack;
 let documents: DynamoDBDocumentClient;
 let enrichDeps: EnrichDependencies;
 let eraseDeps: EraseDependencies;
+/** Enrichment whose DynamoDB requests cross `dynamoProxy`, to count them at the wire. */
+let countedDeps: EnrichDependencies;
+let dynamoProxy: CountingProxy;
 let sequence = 0;
 
 /** Serves an ended call between `uids` with one small recording; returns its session id. */
@@ -110,9 +115,19 @@ beforeAll(async () => {
     s3: async () => stack.clients.s3,
   });
   eraseDeps = eraseDependenciesFromEnv(stack.env, { dynamodb: documents, s3: stack.clients.s3 });
+  dynamoProxy = await startCountingProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB as string);
+  const counted = localClients({
+    dynamodb: dynamoProxy.endpoint,
+    s3: stack.env.AWS_ENDPOINT_URL_S3 as string,
+  });
+  countedDeps = enrichDependenciesFromEnv(stack.env, {
+    dynamodb: createDocumentClient(counted.dynamodb),
+    s3: async () => stack.clients.s3,
+  });
 }, 60_000);
 
 afterAll(async () => {
+  await dynamoProxy?.close();
   await stack?.close();
 });
 
@@ -146,18 +161,57 @@ describe('erase in delete mode', () => {
       erased: 1,
     });
     expect(JSON.stringify(await scanTable())).not.toContain('zed-4711');
+    const tombstone = (await scanTable()).find((i) => i.pk === `ERASED#CALL#${sessionId}`);
+    expect(tombstone).toEqual({
+      pk: `ERASED#CALL#${sessionId}`,
+      sk: 'ERASED',
+      entity: 'erased-call',
+      sessionId,
+      erasedAt: expect.any(String),
+      auditId: result.auditId,
+    });
   });
 
-  it('sticks: the same call enriched again is not taken in', async () => {
+  it('sticks: the same call enriched again is not taken in, checked with one BatchGetItem', async () => {
     const sessionId = addCall(['zed-9000', 'amy-0815']);
     await enrich(sessionId);
     await eraseUser({ uid: 'zed-9000', mode: 'delete' }, eraseDeps);
+    dynamoProxy.reset();
 
-    const again = await enrich(sessionId);
+    const again = await enrichCall({ sessionId }, countedDeps);
 
     expect(again).toMatchObject({ sessionId, skipped: 'erased', recordings: [], transcripts: [] });
+    expect(dynamoProxy.count('BatchGetItem')).toBe(1);
+    expect(dynamoProxy.count(...DYNAMODB_WRITES)).toBe(0);
     expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
     expect(await keysUnder(`recordings/${sessionId}/`)).toEqual([]);
+  });
+
+  it('keeps other people’s later calls: a new call with the erased user is archived, them redacted', async () => {
+    const erasedCall = addCall(['zoe-1111', 'amy-0815']);
+    await enrich(erasedCall);
+    const { uidHash: hash } = await eraseUser({ uid: 'zoe-1111', mode: 'delete' }, eraseDeps);
+    const later = addCall(['amy-0815', 'zoe-1111']);
+    dynamoProxy.reset();
+
+    const result = await enrichCall({ sessionId: later }, countedDeps);
+
+    expect(result.skipped).toBeUndefined();
+    expect(result).toMatchObject({
+      participants: 2,
+      recordings: [expect.objectContaining({ copied: true })],
+    });
+    expect(dynamoProxy.count('BatchGetItem')).toBe(1);
+    const items = await callItems(documents, stack.tableName, later);
+    const call = items.find((i) => i.sk === 'CALL') as Record<string, unknown>;
+    expect(call.participants).toContainEqual(
+      expect.objectContaining({ uid: `erased:${hash}`, name: `erased:${hash}`, redacted: true }),
+    );
+    expect(call.receiver).toBe(`erased:${hash}`);
+    expect(items.filter((i) => i.entity === 'participant').map((i) => i.uid)).toEqual(['amy-0815']);
+    expect(await keysUnder(`recordings/${later}/`)).toHaveLength(2);
+    expect(await callItems(documents, stack.tableName, erasedCall)).toEqual([]);
+    expect(await everything()).not.toMatch(/zoe-1111|Full Name Of zoe/);
   });
 });
 
