@@ -1,9 +1,9 @@
 /**
  * Builds the enrichment use case's adapters from configuration. Used by the Lambda handlers
  * (once per container, at module scope) and by the local runner, which hands in its own clients.
- * The S3 client, the recording copier and the EventBridge sink are imported on first use, so a
- * container whose calls never change (every manifest written) never loads them (with esbuild's
- * `splitting`, never even parses them: docs/benchmarks.md).
+ * The S3 client, the recording copier, the analytics writer and the EventBridge sink are imported
+ * on first use, so a container whose calls never change (every manifest written) never loads them
+ * (with esbuild's `splitting`, never even parses them: docs/benchmarks.md).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -27,6 +27,7 @@ import { callFolders } from '../recordings/object-key.ts';
 import { secretProvider } from '../secrets.ts';
 import { createCallStore } from '../store/call-store.ts';
 import type { EnrichDependencies } from './enrich.ts';
+import type { AnalyticsWriter } from './publish.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -115,6 +116,16 @@ export function enrichDependenciesFromEnv(
     return manifestStore;
   };
 
+  let analyticsWriter: Promise<AnalyticsWriter> | undefined;
+  const analytics = () => {
+    analyticsWriter ??= Promise.all([import('../analytics/analytics-store.ts'), s3()]).then(
+      ([{ putAnalyticsRecord }, client]): AnalyticsWriter =>
+        (call, options) =>
+          putAnalyticsRecord(client, recordingsConfig.bucket, call, options),
+    );
+    return analyticsWriter;
+  };
+
   let sink: Promise<EventSink> | undefined;
   const given = clients.events;
   const events = given
@@ -139,6 +150,7 @@ export function enrichDependenciesFromEnv(
     recordings,
     transcripts,
     manifests,
+    analytics,
     ...(events && { events }),
     folderOf,
     ...(erasure && { erasure }),

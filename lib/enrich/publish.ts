@@ -1,6 +1,6 @@
 /**
- * After a commit: the call's manifest, then (with a bus) its `CallArchived` event, then the mark
- * that they went out. A commit leaves `publishedRevision` behind `revision`, so what a failed or
+ * After a commit: the call's manifest, its analytics record, then (with a bus) its `CallArchived`
+ * event, then the mark that they went out. A commit leaves `publishedRevision` behind `revision`, so what a failed or
  * interrupted run owes is still owed on the next run, which sends it (at least once; duplicates
  * are possible and consumers are told so). docs/data-model.md explains why the manifest left in
  * S3 is always the latest revision's, even when runs overlap.
@@ -12,10 +12,17 @@ import { buildManifest } from '../manifest/manifest.ts';
 import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { CallStore } from '../store/call-store.ts';
 
+/** Writes a committed call's analytics record (lib/analytics); returns its key, if it has one. */
+export type AnalyticsWriter = (
+  call: CallItem,
+  options: { signal?: AbortSignal },
+) => Promise<string | undefined>;
+
 /** What publication needs. */
 export interface PublishDependencies {
   store: Pick<CallStore, 'load' | 'markPublished'>;
   manifests: () => Promise<ManifestStore>;
+  analytics: () => Promise<AnalyticsWriter>;
   /** Absent: no events (EVENT_BUS_NAME unset). */
   events?: () => Promise<EventSink>;
 }
@@ -47,6 +54,8 @@ export async function publishOwed(
     if (key === undefined) throw new TypeError(`call ${sessionId} has no manifestKey to publish to`);
     const manifests = await deps.manifests();
     await manifests.put(key, buildManifest(current, response), { signal });
+    // Owed like the manifest: a failed write leaves the mark unset, so the retry writes it again.
+    await (await deps.analytics())(current, { signal });
     if (deps.events) {
       await publishCallArchived(await deps.events(), current, { bucket: manifests.bucket, signal });
     }

@@ -219,6 +219,8 @@ function harness(
         throw new Error('not used by enrichment');
       },
     }),
+    // Analytics writes are ordered with the manifest in publish.test.ts.
+    analytics: async () => async () => undefined,
     recordings: vi.fn(async () => {
       steps.push({ op: 'recordings' });
       return copier;

@@ -27,7 +27,7 @@ const call = (revision: number, publishedRevision?: number): CallItem => ({
   ...(publishedRevision !== undefined && { publishedRevision }),
 });
 
-function harness(options: { marks?: boolean[]; stored?: CallItem; put?: Error } = {}) {
+function harness(options: { marks?: boolean[]; stored?: CallItem; put?: Error; analytics?: Error } = {}) {
   const steps: string[] = [];
   const events: ArchiveEvent[] = [];
   const marks = [...(options.marks ?? [true])];
@@ -54,6 +54,11 @@ function harness(options: { marks?: boolean[]; stored?: CallItem; put?: Error } 
       },
     },
     manifests: async () => manifests,
+    analytics: async () => async (written: CallItem) => {
+      if (options.analytics) throw options.analytics;
+      steps.push(`analytics r${written.revision}`);
+      return `analytics/calls/day=1970-01-01/${written.sessionId}.json`;
+    },
     events: async () => ({
       async put(batch: readonly ArchiveEvent[]) {
         events.push(...batch);
@@ -65,13 +70,18 @@ function harness(options: { marks?: boolean[]; stored?: CallItem; put?: Error } 
 }
 
 describe('publishOwed', () => {
-  it('writes the manifest, sends the event, then marks the revision published', async () => {
+  it('writes the manifest and the analytics record, sends the event, then marks the revision published', async () => {
     const h = harness();
 
     const revision = await publishOwed(call(3, 2), { sessionId: 's' }, h.deps);
 
     expect(revision).toBe(3);
-    expect(h.steps).toEqual(['manifest recordings/s/call.json r3', 'event CallArchived', 'mark r3']);
+    expect(h.steps).toEqual([
+      'manifest recordings/s/call.json r3',
+      'analytics r3',
+      'event CallArchived',
+      'mark r3',
+    ]);
     expect(h.events[0]?.detail).toMatchObject({
       sessionId: 's',
       manifest: { bucket: 'b', key: 'recordings/s/call.json' },
@@ -94,10 +104,12 @@ describe('publishOwed', () => {
     expect(revision).toBe(4);
     expect(h.steps).toEqual([
       'manifest recordings/s/call.json r3',
+      'analytics r3',
       'event CallArchived',
       'mark r3',
       'load',
       'manifest recordings/s/call.json r4',
+      'analytics r4',
       'event CallArchived',
       'mark r4',
     ]);
@@ -110,6 +122,16 @@ describe('publishOwed', () => {
 
     expect(error).toBeInstanceOf(StorageError);
     expect(h.steps).toEqual([]);
+  });
+
+  it('fails when the analytics record is not written, leaving the revision owed for the retry', async () => {
+    const h = harness({ analytics: new StorageError('could not write the analytics record') });
+
+    const error = await rejectionOf(publishOwed(call(2, 1), {}, h.deps));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(h.steps).toEqual(['manifest recordings/s/call.json r2']);
+    expect(h.events).toEqual([]);
   });
 });
 
