@@ -3,7 +3,7 @@
  * (its stderr is never a terminal, so it never draws a progress bar).
  */
 import { describe, expect, it } from 'vitest';
-import { progressBar } from '../../../dev/calls-cli.ts';
+import { progressBar } from '../../../../dev/cli/output.ts';
 
 function terminal(isTTY: boolean, columns = 80) {
   const writes: string[] = [];
