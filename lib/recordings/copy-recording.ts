@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RecordingEntry, RecordingSource } from '../calls/types.ts';
 import type { UploadRecords } from '../store/upload-records.ts';
-import { copyFile } from './copy-file.ts';
+import { copySource, stillStored } from './copy-source.ts';
 import {
   CONTENT_TYPE_BY_EXTENSION,
   defaultCallFolder,
@@ -17,7 +17,6 @@ import {
 } from './object-key.ts';
 import { DEFAULT_PART_SIZE_BYTES } from './part-plan.ts';
 import { DEFAULT_CONCURRENCY } from './ranged-copy.ts';
-import { storedObject } from './s3-object.ts';
 import type { UrlPolicy } from './url-policy.ts';
 
 /** One recording to archive. */
@@ -99,12 +98,6 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
   };
 
-  /** True when the object an earlier run stored is still there, whole, with the same digest. */
-  async function stillStored(existing: RecordingEntry, signal: AbortSignal | undefined): Promise<boolean> {
-    const stored = await storedObject({ s3, bucket: existing.bucket, key: existing.key }, signal);
-    return stored !== undefined && stored.bytes === existing.bytes && stored.sha256 === existing.sha256;
-  }
-
   async function copy(
     input: CopyRecordingInput,
     { signal }: { signal?: AbortSignal } = {},
@@ -113,24 +106,22 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
     const ext = recordingExtension(source.url);
     const key = recordingKeyIn(input.folder ?? defaultCallFolder(prefix, sessionId), source.rid, ext);
 
-    if (existing && existing.rid === source.rid && existing.sha256 && (await stillStored(existing, signal))) {
+    if (
+      existing &&
+      existing.rid === source.rid &&
+      existing.sha256 &&
+      (await stillStored(s3, existing, signal))
+    ) {
       return { entry: existing, copied: false };
     }
 
-    let described = source;
-    const copied = await copyFile(
+    const { object, described } = await copySource(
       {
         target: { s3, bucket, key },
         metadata: { 'session-id': metadataValue(sessionId), rid: metadataValue(source.rid) },
         contentType: (header) => mediaType(header) ?? CONTENT_TYPE_BY_EXTENSION[ext],
-        url: source.url,
-        ...(refreshSource && {
-          refresh: async () => {
-            const fresh = await refreshSource();
-            if (fresh) described = fresh;
-            return fresh?.url;
-          },
-        }),
+        source,
+        refreshSource,
         ...(options.uploads && { resume: { records: options.uploads, sessionId } }),
       },
       settings,
@@ -143,11 +134,7 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       ...(described.endTime !== undefined && { endTime: described.endTime }),
       ...(described.durationSeconds !== undefined && { durationSeconds: described.durationSeconds }),
       sourceUrl: storableSourceUrl(described),
-      bucket,
-      key,
-      bytes: copied.bytes,
-      sha256: copied.sha256,
-      contentType: copied.contentType,
+      ...object,
       copiedAt: now().toISOString(),
     };
     return { entry, copied: true };

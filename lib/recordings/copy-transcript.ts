@@ -6,9 +6,8 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptEntry, TranscriptSource } from '../calls/types.ts';
-import { copyFile } from './copy-file.ts';
+import { copySource, stillStored } from './copy-source.ts';
 import { transcriptKeyIn } from './object-key.ts';
-import { storedObject } from './s3-object.ts';
 import type { UrlPolicy } from './url-policy.ts';
 
 /** The transcript formats a key may end in; anything else is stored as `json` (CometChat's format). */
@@ -69,16 +68,12 @@ export function createTranscriptCopier(options: {
   return {
     async copy(input, { signal } = {}) {
       const { sessionId, source, existing, refreshSource } = input;
-      if (existing && existing.tid === source.tid) {
-        const stored = await storedObject({ s3, bucket: existing.bucket, key: existing.key }, signal);
-        if (stored?.bytes === existing.bytes && stored.sha256 === existing.sha256) {
-          return { entry: existing, copied: false };
-        }
+      if (existing && existing.tid === source.tid && (await stillStored(s3, existing, signal))) {
+        return { entry: existing, copied: false };
       }
       const ext = transcriptExtension(source.url);
       const key = transcriptKeyIn(input.folder, source.tid, ext);
-      let described = source;
-      const copied = await copyFile(
+      const { object, described } = await copySource(
         {
           target: { s3, bucket, key },
           metadata: { 'session-id': encodeURIComponent(sessionId), tid: encodeURIComponent(source.tid) },
@@ -86,14 +81,8 @@ export function createTranscriptCopier(options: {
             const type = header?.split(';', 1)[0]?.trim().toLowerCase();
             return type && TEXT_TYPE.test(type) ? type : TRANSCRIPT_CONTENT_TYPES[ext];
           },
-          url: source.url,
-          ...(refreshSource && {
-            refresh: async () => {
-              const fresh = await refreshSource();
-              if (fresh) described = fresh;
-              return fresh?.url;
-            },
-          }),
+          source,
+          refreshSource,
         },
         { policy, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) },
         signal,
@@ -103,11 +92,7 @@ export function createTranscriptCopier(options: {
         ...(described.startTime !== undefined && { startTime: described.startTime }),
         ...(described.endTime !== undefined && { endTime: described.endTime }),
         sourceUrl: described.sourceUrl,
-        bucket,
-        key,
-        bytes: copied.bytes,
-        sha256: copied.sha256,
-        contentType: copied.contentType,
+        ...object,
         copiedAt: now().toISOString(),
       };
       return { entry, copied: true };
