@@ -320,10 +320,11 @@ describe('the manifest (call.json)', () => {
       sha256: (await storedDigest(stack.clients.s3, stack.bucket, key)).sha256,
       hold: 'false',
     });
-    // The manifest is the last object written: after every recording and its tag.
+    // The manifest comes after every recording and its tag; only the call's analytics record
+    // (written from the committed call, untagged) follows it.
     const sent = s3Proxy.events.filter((e) => e.phase === '>').map((e) => e.op);
-    expect(sent.filter((op) => op === 'PutObject')).toHaveLength(3);
-    expect(sent.slice(-3)).toEqual(['GetObjectTagging', 'PutObject', 'PutObjectTagging']);
+    expect(sent.filter((op) => op === 'PutObject')).toHaveLength(4);
+    expect(sent.slice(-4)).toEqual(['GetObjectTagging', 'PutObject', 'PutObjectTagging', 'PutObject']);
   });
 
   it('is not written again, nor anything else, when an unchanged call is enriched again', async () => {
