@@ -16,7 +16,7 @@ import { createQueueConsumer } from '../lib/queue/consume.ts';
 import { sendToDeadLetterQueue } from '../lib/queue/dead-letter.ts';
 
 const deps = { ...enrichDependenciesFromEnv(), observe: observeWith(logger, metrics) };
-const { deadLetterQueueUrl } = readDeadLetterQueueConfig();
+const { deadLetterQueueUrl, maxReceiveCount } = readDeadLetterQueueConfig();
 const sqs = new SQSClient({});
 const consume = createQueueConsumer({
   enrich: (message, budget) => enrichCall(message, deps, budget),
@@ -25,6 +25,9 @@ const consume = createQueueConsumer({
     // CallArchiveFailed (with EVENT_BUS_NAME); if it is not taken, the record is retried.
     await publishDeadLettered(deps.events, record, error, budget);
   },
+  maxReceiveCount,
+  // A retryable failure on the last receive: SQS's redrive dead-letters it, so announce it here.
+  announceDeadLettered: (record, error, budget) => publishDeadLettered(deps.events, record, error, budget),
   logger,
   metrics,
 });

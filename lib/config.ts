@@ -172,6 +172,8 @@ export interface QueueConfig {
 /** The enrichment queue's dead-letter queue: where the `enrich` consumer parks permanent failures. */
 export interface DeadLetterQueueConfig {
   readonly deadLetterQueueUrl: string;
+  /** ENRICH_MAX_RECEIVE_COUNT: the enrichment queue's redrive maxReceiveCount, when set. */
+  readonly maxReceiveCount?: number;
 }
 
 /** What the webhook checks callers against. */
@@ -209,9 +211,15 @@ export function readQueueConfig(env: Env = process.env): QueueConfig {
   return Object.freeze({ queueUrl: fifoQueueUrl(env, 'ENRICH_QUEUE_URL') });
 }
 
-/** The dead-letter queue URL (ENRICH_DLQ_URL). */
+/** The dead-letter queue URL (ENRICH_DLQ_URL) and the queue's redrive maxReceiveCount (ENRICH_MAX_RECEIVE_COUNT). */
 export function readDeadLetterQueueConfig(env: Env = process.env): DeadLetterQueueConfig {
-  return Object.freeze({ deadLetterQueueUrl: fifoQueueUrl(env, 'ENRICH_DLQ_URL') });
+  const deadLetterQueueUrl = fifoQueueUrl(env, 'ENRICH_DLQ_URL');
+  // SQS takes a maxReceiveCount from 1 to 1000.
+  const maxReceiveCount =
+    optional(env, 'ENRICH_MAX_RECEIVE_COUNT') === undefined
+      ? undefined
+      : wholeNumber(env, 'ENRICH_MAX_RECEIVE_COUNT', 1, 1, 1000);
+  return Object.freeze({ deadLetterQueueUrl, ...(maxReceiveCount !== undefined && { maxReceiveCount }) });
 }
 
 /** The webhook's app id and Basic-auth credentials source. */

@@ -2,7 +2,9 @@
  * The enrichment queue's consumer policy. Each message is enriched; a retryable failure goes
  * back in `batchItemFailures` (SQS hands it out again; the rest of that session's group waits,
  * other sessions do not); a permanent one goes to the dead-letter queue with its reason and is
- * acknowledged. A message is not started when too little of the invocation is left to finish it.
+ * acknowledged. A retryable failure on the queue's last allowed receive is moved to the
+ * dead-letter queue by SQS's redrive, which tells no one: the consumer announces it first
+ * (CallArchiveFailed). A message is not started when too little of the invocation is left to finish it.
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -22,6 +24,13 @@ export interface QueueConsumerDependencies {
   enrich(message: ReceivedMessage, budget: TimeBudget): Promise<EnrichmentResult>;
   /** Parks a record that can never succeed; throws when the dead-letter queue did not take it. */
   deadLetter(record: SQSRecord, error: unknown, budget: TimeBudget): Promise<void>;
+  /**
+   * The queue's redrive `maxReceiveCount` (ENRICH_MAX_RECEIVE_COUNT): a record that fails on this
+   * receive goes to the dead-letter queue. Unset: the consumer cannot tell the last receive.
+   */
+  maxReceiveCount?: number;
+  /** Announces a record SQS is about to dead-letter (CallArchiveFailed); throws when not taken. */
+  announceDeadLettered(record: SQSRecord, error: unknown, budget: TimeBudget): Promise<void>;
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'removeKeys'>;
   metrics: MetricsSink;
   /** Epoch ms; default `Date.now`. */
@@ -35,6 +44,9 @@ export function createQueueConsumer(
   const now = deps.now ?? Date.now;
   const { logger, metrics } = deps;
   const processor = new SqsFifoPartialProcessorAsync();
+  const isLastReceive = (record: SQSRecord) =>
+    deps.maxReceiveCount !== undefined &&
+    Number(record.attributes.ApproximateReceiveCount) >= deps.maxReceiveCount;
 
   async function handleRecord(record: SQSRecord, budget: TimeBudget, minLeftMs: number): Promise<void> {
     logger.appendKeys({ messageId: record.messageId });
@@ -56,7 +68,16 @@ export function createQueueConsumer(
     } catch (error) {
       countFailure(error, metrics);
       if (!isPermanent(error)) {
-        logger.warn('enrichment failed; SQS will retry', { error });
+        if (!isLastReceive(record)) {
+          logger.warn('enrichment failed; SQS will retry', { error });
+          throw error;
+        }
+        // The record fails either way; if this send throws, its error is the record's failure.
+        await deps.announceDeadLettered(record, error, budget);
+        countWith(METRIC.DeadLettered, 'errorName', errorNameOf(error), metrics);
+        logger.error('enrichment failed on its last receive; SQS moves it to the dead-letter queue', {
+          error,
+        });
         throw error;
       }
       // If this send fails it throws, and the record is retried rather than lost.

@@ -356,6 +356,12 @@ describe('packaged CloudFormation template', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] },
       maxReceiveCount: expect.any(Number),
     });
+    // The consumer announces the last receive's failure (CallArchiveFailed): it must know which one that is.
+    const maxReceiveCount = (queue.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount;
+    expect(
+      (functionNamed('enrich').Environment as { Variables: Record<string, unknown> }).Variables
+        .ENRICH_MAX_RECEIVE_COUNT,
+    ).toBe(String(maxReceiveCount));
   });
 
   it('alarms when the dead-letter queue holds anything', () => {

@@ -36,6 +36,21 @@ describe('readDeadLetterQueueConfig', () => {
       'ENRICH_DLQ_URL is required but not set',
     );
   });
+
+  it('reads the queue’s maxReceiveCount (ENRICH_MAX_RECEIVE_COUNT) when set, and refuses one SQS would not take', () => {
+    const dlq = QUEUE.replace('enrich', 'enrich-dlq');
+
+    expect(readDeadLetterQueueConfig({ ENRICH_DLQ_URL: dlq, ENRICH_MAX_RECEIVE_COUNT: '5' })).toEqual({
+      deadLetterQueueUrl: dlq,
+      maxReceiveCount: 5,
+    });
+    for (const bad of ['0', '1001', 'five', '2.5']) {
+      expect(
+        thrownBy(() => readDeadLetterQueueConfig({ ENRICH_DLQ_URL: dlq, ENRICH_MAX_RECEIVE_COUNT: bad }))
+          .message,
+      ).toBe('ENRICH_MAX_RECEIVE_COUNT must be a whole number from 1 to 1000');
+    }
+  });
 });
 
 describe('readWebhookConfig', () => {

@@ -12,13 +12,13 @@ import { createQueueConsumer, type QueueConsumerDependencies } from '../../../li
 import type { ReceivedMessage } from '../../../lib/queue/message.ts';
 import type { TimeBudget } from '../../../lib/time-budget.ts';
 
-function record(id: string, body: string, group = id): SQSRecord {
+function record(id: string, body: string, group = id, receiveCount = 1): SQSRecord {
   return {
     messageId: id,
     receiptHandle: `r-${id}`,
     body,
     attributes: {
-      ApproximateReceiveCount: '1',
+      ApproximateReceiveCount: String(receiveCount),
       SentTimestamp: '1',
       SenderId: 's',
       ApproximateFirstReceiveTimestamp: '1',
@@ -43,6 +43,7 @@ function harness(enrich: (message: ReceivedMessage) => Promise<EnrichmentResult>
   const clock = { now: 1_000_000 };
   const enriched: string[] = [];
   const deadLettered: [string, string][] = [];
+  const announced: [string, string][] = [];
   const metrics: [string, number, Record<string, string>][] = [];
   const sink = {
     addMetric: (name: string, _unit: string, value: number) => void metrics.push([name, value, {}]),
@@ -65,6 +66,10 @@ function harness(enrich: (message: ReceivedMessage) => Promise<EnrichmentResult>
     deadLetter: async (sqsRecord, error) => {
       deadLettered.push([sqsRecord.messageId, (error as Error).name]);
     },
+    maxReceiveCount: 5,
+    announceDeadLettered: async (sqsRecord, error) => {
+      announced.push([sqsRecord.messageId, (error as Error).name]);
+    },
     logger: { info: () => {}, warn: () => {}, error: () => {}, appendKeys: () => {}, removeKeys: () => {} },
     metrics: sink,
     now: () => clock.now,
@@ -73,7 +78,7 @@ function harness(enrich: (message: ReceivedMessage) => Promise<EnrichmentResult>
     signal,
     deadline: clock.now + msLeft,
   });
-  return { deps, clock, enriched, deadLettered, metrics, budget };
+  return { deps, clock, enriched, deadLettered, announced, metrics, budget };
 }
 
 const event = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
@@ -153,6 +158,51 @@ describe('createQueueConsumer', () => {
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m1', 'm2']);
     expect(h.enriched).toEqual(['failing', 'passing']);
     expect(h.deadLettered).toEqual([]);
+  });
+
+  it('announces a retryable failure on the last receive, which SQS dead-letters, and leaves it failed', async () => {
+    const h = harness(async () => {
+      throw new CometChatUnavailableError('503');
+    });
+    const consume = createQueueConsumer(h.deps);
+
+    const response = await consume(
+      event(record('m1', body('s1'), 'g1', 4), record('m2', body('s2'), 'g2', 5)),
+      h.budget(60_000),
+    );
+
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m1', 'm2']);
+    expect(h.announced).toEqual([['m2', 'CometChatUnavailableError']]);
+    expect(h.deadLettered).toEqual([]);
+    expect(h.metrics).toContainEqual(['DeadLettered', 1, { errorName: 'CometChatUnavailableError' }]);
+  });
+
+  it('leaves the last receive failed when the announcement is not taken', async () => {
+    const h = harness(async () => {
+      throw new StorageError('throttled');
+    });
+    const consume = createQueueConsumer({
+      ...h.deps,
+      announceDeadLettered: async () => {
+        throw new StorageError('PutEvents failed');
+      },
+    });
+
+    const response = await consume(event(record('m1', body('s1'), 'g1', 7)), h.budget(60_000));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(h.metrics.filter(([name]) => name === 'DeadLettered')).toEqual([]);
+  });
+
+  it('announces nothing when it is not told the queue’s maxReceiveCount', async () => {
+    const h = harness(async () => {
+      throw new CometChatUnavailableError('503');
+    });
+    const consume = createQueueConsumer({ ...h.deps, maxReceiveCount: undefined });
+
+    await consume(event(record('m1', body('s1'), 'g1', 99)), h.budget(60_000));
+
+    expect(h.announced).toEqual([]);
   });
 
   it('keeps a permanent failure for retry when the dead-letter queue refuses it', async () => {
