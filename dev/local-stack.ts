@@ -109,6 +109,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       RECORDINGS_PREFIX: 'recordings/',
       // A fixed local salt, so erasure hashes match across runs; deployed, the stack generates one.
       ERASURE_SALT: LOCAL_ERASURE_SALT,
+      // As serverless.yml's provider environment sets them, so local logs and metrics name the service.
+      POWERTOOLS_SERVICE_NAME: 'cometchat-call-archive',
+      POWERTOOLS_METRICS_NAMESPACE: 'CometChatCallArchive',
       ...cometChatEnv,
     };
     return {
