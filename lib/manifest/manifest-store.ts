@@ -1,8 +1,7 @@
 /**
  * Manifests in S3: written whole with one PutObject (S3 never shows a partial object), then
  * tagged with their sha256 like every archived object, keeping a legal hold; read back for a
- * rebuild. Every S3 failure
- * is a `StorageError` with S3's own error as the cause.
+ * rebuild. Every S3 failure is a `StorageError` with S3's own error as the cause.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -13,9 +12,9 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { InvalidCallDataError, StorageError } from '../errors.ts';
+import { InvalidCallDataError } from '../errors.ts';
 import { MANIFEST_NAME } from '../recordings/object-key.ts';
-import { SHA256_TAG, s3Code, s3Status } from '../recordings/s3-object.ts';
+import { SHA256_TAG, s3Call, s3Missing } from '../recordings/s3-object.ts';
 import { HOLD_TAG_KEY, HOLD_TAG_VALUES } from '../retention/retention.ts';
 import type { Manifest } from './manifest.ts';
 
@@ -38,14 +37,6 @@ export interface ManifestStore {
   get(key: string, options?: ManifestRequestOptions): Promise<unknown>;
 }
 
-async function attempt<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw new StorageError(`${what} failed (${s3Code(error) ?? 'error'})`, { cause: error });
-  }
-}
-
 /** A manifest store over one bucket. */
 export function createManifestStore(options: { s3: S3Client; bucket: string }): ManifestStore {
   const { s3, bucket } = options;
@@ -53,20 +44,13 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
   /** The hold tag the manifest at `key` carries now: a rewrite must not lift a legal hold. */
   async function currentHold(key: string, signal: AbortSignal | undefined): Promise<string> {
     try {
-      const { TagSet } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), {
-        abortSignal: signal,
-      });
+      const { TagSet } = await s3Call(`GetObjectTagging of s3://${bucket}/${key}`, () =>
+        s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+      );
       return TagSet?.find((tag) => tag.Key === HOLD_TAG_KEY)?.Value ?? HOLD_TAG_VALUES.notHeld;
     } catch (error) {
-      // None yet (403 without s3:ListBucket).
-      const status = s3Status(error);
-      if (status === 404 || status === 403) return HOLD_TAG_VALUES.notHeld;
-      throw new StorageError(
-        `GetObjectTagging of s3://${bucket}/${key} failed (${s3Code(error) ?? 'error'})`,
-        {
-          cause: error,
-        },
-      );
+      if (s3Missing(error)) return HOLD_TAG_VALUES.notHeld;
+      throw error;
     }
   }
 
@@ -77,7 +61,7 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
       const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
       const sha256 = createHash('sha256').update(body).digest('hex');
       const hold = await currentHold(key, signal);
-      await attempt(`PutObject of manifest s3://${bucket}/${key}`, () =>
+      await s3Call(`PutObject of manifest s3://${bucket}/${key}`, () =>
         s3.send(
           new PutObjectCommand({
             Bucket: bucket,
@@ -92,7 +76,7 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
       );
       // Tagged afterwards, as the copier tags recordings (s3rver ignores tags sent with PutObject).
       // Untagged for that moment, the manifest is not one the lifecycle rule expires.
-      await attempt(`PutObjectTagging of manifest s3://${bucket}/${key}`, () =>
+      await s3Call(`PutObjectTagging of manifest s3://${bucket}/${key}`, () =>
         s3.send(
           new PutObjectTaggingCommand({
             Bucket: bucket,
@@ -112,7 +96,7 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
     async *keys(prefix, { signal } = {}) {
       let ContinuationToken: string | undefined;
       do {
-        const page = await attempt(`ListObjectsV2 of s3://${bucket}/${prefix}`, () =>
+        const page = await s3Call(`ListObjectsV2 of s3://${bucket}/${prefix}`, () =>
           s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }), {
             abortSignal: signal,
           }),
@@ -125,7 +109,7 @@ export function createManifestStore(options: { s3: S3Client; bucket: string }): 
     },
 
     async get(key, { signal } = {}) {
-      const text = await attempt(`GetObject of s3://${bucket}/${key}`, async () => {
+      const text = await s3Call(`GetObject of s3://${bucket}/${key}`, async () => {
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
           abortSignal: signal,
         });

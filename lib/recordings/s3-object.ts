@@ -1,7 +1,7 @@
 /**
- * The S3 calls of a recording copy, each turning S3's failure into a `StorageError` whose cause
- * is S3's own error, whichever call it was: an AccessDenied or a KMS error on a part is logged
- * as what it is, never as a download problem.
+ * The S3 calls of the archive's objects (copied files, manifests), each turning S3's failure into
+ * a `StorageError` whose cause is S3's own error: an AccessDenied or a KMS error on a part is
+ * logged as what it is, never as a download problem.
  */
 import {
   AbortMultipartUploadCommand,
@@ -45,6 +45,15 @@ export function s3Status(error: unknown): number | undefined {
   return (inner as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
+/**
+ * True for S3's answer to a key that is not there: 404, or 403 without s3:ListBucket (either way
+ * nothing to trust there, and a real permission problem surfaces on the write).
+ */
+export function s3Missing(error: unknown): boolean {
+  const status = s3Status(error);
+  return status === 404 || status === 403;
+}
+
 /** S3's error code (`NoSuchUpload`, `InvalidPart`, ...) of a failed call. */
 export function s3Code(error: unknown): string | undefined {
   const inner = error instanceof StorageError ? error.cause : error;
@@ -55,7 +64,8 @@ function where(target: ObjectTarget): string {
   return `s3://${target.bucket}/${target.key}`;
 }
 
-async function send<T>(what: string, call: () => Promise<T>): Promise<T> {
+/** Runs one S3 call; its failure becomes a `StorageError` naming `what`, S3's error as the cause. */
+export async function s3Call<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -70,7 +80,7 @@ export async function createUpload(
   signal?: Signal,
 ): Promise<string> {
   const { s3, bucket, key } = target;
-  return send(`CreateMultipartUpload of ${where(target)}`, async () => {
+  return s3Call(`CreateMultipartUpload of ${where(target)}`, async () => {
     // With the SDK's default integrity setting every part carries a CRC32, and S3 then wants the
     // upload created with that algorithm (as lib-storage does).
     const checksums = await s3.config.requestChecksumCalculation();
@@ -100,7 +110,7 @@ export async function uploadPart(
   signal?: Signal,
 ): Promise<UploadedPart> {
   const { s3, bucket, key } = target;
-  return send(`UploadPart ${partNumber} of ${where(target)}`, async () => {
+  return s3Call(`UploadPart ${partNumber} of ${where(target)}`, async () => {
     const answer = await s3.send(
       new UploadPartCommand({
         Bucket: bucket,
@@ -134,7 +144,7 @@ export async function completeUpload(
 ): Promise<void> {
   const { s3, bucket, key } = target;
   const sorted = [...parts].sort((a, b) => a.PartNumber - b.PartNumber);
-  await send(`CompleteMultipartUpload of ${where(target)}`, () =>
+  await s3Call(`CompleteMultipartUpload of ${where(target)}`, () =>
     s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
@@ -169,7 +179,7 @@ export async function putWhole(
   signal?: Signal,
 ): Promise<void> {
   const { s3, bucket, key } = target;
-  await send(`PutObject of ${where(target)}`, () =>
+  await s3Call(`PutObject of ${where(target)}`, () =>
     s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -192,14 +202,14 @@ export async function putWhole(
  */
 export async function tagDigest(target: ObjectTarget, sha256: string, signal?: Signal): Promise<void> {
   const { s3, bucket, key } = target;
-  const current = await send(`GetObjectTagging of ${where(target)}`, () =>
+  const current = await s3Call(`GetObjectTagging of ${where(target)}`, () =>
     s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
   );
   const kept = (current.TagSet ?? []).filter((tag) => tag.Key !== SHA256_TAG);
   const hold = kept.some((tag) => tag.Key === HOLD_TAG_KEY)
     ? []
     : [{ Key: HOLD_TAG_KEY, Value: HOLD_TAG_VALUES.notHeld }];
-  await send(`PutObjectTagging of ${where(target)}`, () =>
+  await s3Call(`PutObjectTagging of ${where(target)}`, () =>
     s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
@@ -211,12 +221,7 @@ export async function tagDigest(target: ObjectTarget, sha256: string, signal?: S
   );
 }
 
-/**
- * The size, ETag and sha256 tag of the object at the key, read without downloading it, or
- * undefined when there is none. Without s3:ListBucket S3 answers 403 rather than 404 for a
- * missing key: either way there is nothing to trust, and a real permission problem surfaces on
- * the upload.
- */
+/** The size, ETag and sha256 tag of the object at the key, read without downloading it, or undefined when there is none. */
 export async function storedObject(
   target: ObjectTarget,
   signal?: Signal,
@@ -230,8 +235,7 @@ export async function storedObject(
     const sha256 = tags.TagSet?.find((tag) => tag.Key === SHA256_TAG)?.Value;
     return { bytes: head.ContentLength, etag: head.ETag, sha256 };
   } catch (error) {
-    const status = s3Status(error);
-    if (status === 404 || status === 403) return undefined;
+    if (s3Missing(error)) return undefined;
     throw new StorageError(`could not check ${where(target)} (${s3Code(error) ?? 'error'})`, {
       cause: error,
     });
