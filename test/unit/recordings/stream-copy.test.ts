@@ -10,12 +10,12 @@ import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
+import { recordingStream } from '../../../dev/simulator/index.ts';
 import { RecordingDownloadError } from '../../../lib/errors.ts';
 import { createResumableSha256 } from '../../../lib/recordings/resumable-sha256.ts';
 import { copyStream } from '../../../lib/recordings/stream-copy.ts';
 import { rejectionOf } from '../../support/errors.ts';
-import { contentDigest, contentStream } from '../../support/range-host.ts';
-import { headStatus, storedDigest } from '../../support/s3.ts';
+import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,7 @@ afterAll(async () => {
 /** A body of `size` bytes that counts what has been pulled from it. */
 function body(name: string, size: number) {
   const counter = { pulled: 0 };
-  const source = contentStream(name, 0, 0, size);
+  const source = recordingStream(name, size);
   const counted = Readable.from(
     (async function* () {
       for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -95,7 +95,7 @@ describe('copyStream', () => {
     // Assert: two parts in flight, one buffer filled, plus the few chunks the streams read ahead.
     expect(pulledWhileHeld).toBeLessThanOrEqual(3 * PART + 4 * 64 * 1024);
     expect(bytes).toBe(size);
-    const sha256 = await contentDigest(name, 0, size);
+    const { sha256 } = await digestOf(recordingStream(name, size));
     expect(hasher.digest()).toBe(sha256);
     expect(await storedDigest(s3, BUCKET, key)).toEqual({ bytes: size, sha256 });
   });
