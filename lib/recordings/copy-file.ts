@@ -16,6 +16,7 @@
 import { RecordingDownloadError } from '../errors.ts';
 import type { RecordedPart, UploadRecord, UploadRecords } from '../store/upload-records.ts';
 import { UPLOAD_RECORD_MAX_AGE_MS } from '../store/upload-records.ts';
+import { CLEANUP_MS } from '../time-budget.ts';
 import {
   DEFAULT_PART_SIZE_BYTES,
   MIN_PART_SIZE_BYTES,
@@ -89,8 +90,13 @@ export interface CopiedFile {
 /** Records hold at most this many parts (a DynamoDB item holds 400 KB); past it a resume restarts from there. */
 const MAX_RECORDED_PARTS = 4_000;
 const DEFAULT_RECORD_EVERY_MS = 500;
-/** A record write must not outlive the run: short, and with its own deadline. */
-const RECORD_WRITE_TIMEOUT_MS = 3_000;
+/**
+ * The signal a record write gets: the run's own while it lasts; after its abort (or without one),
+ * the clean-up allowance, so a write after the abort never outlives the handler (lib/time-budget.ts).
+ */
+function recordWriteSignal(run: AbortSignal | undefined): AbortSignal {
+  return run && !run.aborted ? run : AbortSignal.timeout(CLEANUP_MS);
+}
 
 function urlSource(initial: string, refresh: (() => Promise<string | undefined>) | undefined): UrlSource {
   let url = initial;
@@ -203,7 +209,7 @@ export async function copyFile(
     if (!resume || (record.sourceEtag === undefined && record.sourceLastModified === undefined)) return;
     try {
       await resume.records.put(resume.sessionId, record, {
-        signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+        signal: recordWriteSignal(signal),
       });
     } catch {
       // A record is an optimisation: without it the next run starts over, nothing is lost.
@@ -216,7 +222,7 @@ export async function copyFile(
     if (!resume) return;
     try {
       await resume.records.delete(resume.sessionId, target.key, {
-        signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+        signal: recordWriteSignal(signal),
       });
     } catch {
       // The record expires (TTL) and a later run finds its upload gone and starts over.
@@ -374,7 +380,7 @@ export async function copyFile(
       if (!resume) return;
       try {
         await resume.records.delete(resume.sessionId, target.key, {
-          signal: AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+          signal: recordWriteSignal(signal),
         });
       } catch {
         // It expires; a later run finds its upload completed (gone) and starts over.

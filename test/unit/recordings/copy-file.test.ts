@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ensureBucket,
   ensureTable,
@@ -22,7 +22,8 @@ import { createDocumentClient } from '../../../lib/aws/dynamodb.ts';
 import { RecordingDownloadError, StorageError } from '../../../lib/errors.ts';
 import { type CopyFileSettings, copyFile } from '../../../lib/recordings/copy-file.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
-import { createUploadRecords } from '../../../lib/store/upload-records.ts';
+import { createUploadRecords, type UploadRecords } from '../../../lib/store/upload-records.ts';
+import { CLEANUP_MS } from '../../../lib/time-budget.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { contentDigest, type RangeHost, startRangeHost } from '../../support/range-host.ts';
 import { headStatus, storedDigest } from '../../support/s3.ts';
@@ -295,6 +296,48 @@ describe('copyFile resumed after a run was cut off', () => {
     host.fault = undefined;
     return error;
   }
+
+  it('writes the record after the abort within the clean-up allowance (CLEANUP_MS), before it with the run’s signal', async () => {
+    const timeouts = vi.spyOn(AbortSignal, 'timeout');
+    const stop = new AbortController();
+    const puts: { afterAbort: boolean; signal: AbortSignal | undefined }[] = [];
+    const watched: UploadRecords = {
+      ...records,
+      put: (sessionId, record, options) => {
+        puts.push({ afterAbort: stop.signal.aborted, signal: options?.signal });
+        return records.put(sessionId, record, options);
+      },
+    };
+    const f = file(10 * PART);
+    host.fault = (_request, index) => {
+      if (index === 6) stop.abort(new Error('deadline'));
+      return undefined;
+    };
+
+    const error = await rejectionOf(
+      copyFile(
+        {
+          target: { s3, bucket: BUCKET, key: f.key },
+          metadata: {},
+          contentType: () => 'video/mp4',
+          url: f.url,
+          resume: { records: watched, sessionId: f.sessionId },
+        },
+        { ...SETTINGS, policy, concurrency: 2 },
+        stop.signal,
+      ),
+    );
+
+    expect(error).toBeInstanceOf(RecordingDownloadError);
+    const after = puts.filter((p) => p.afterAbort);
+    expect(after.length).toBeGreaterThan(0);
+    for (const { signal } of after) {
+      const made = timeouts.mock.results.findIndex((r) => r.value === signal);
+      expect(timeouts.mock.calls[made]).toEqual([CLEANUP_MS]);
+    }
+    for (const { signal } of puts.filter((p) => !p.afterAbort)) expect(signal).toBe(stop.signal);
+    expect((await records.get(f.sessionId, f.key))?.parts.length).toBeGreaterThan(0);
+  });
 
   it('downloads only the parts the first run did not finish', async () => {
     // Arrange: a 10-part copy stopped as the 7th part is asked for.
