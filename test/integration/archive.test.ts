@@ -9,7 +9,6 @@ import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from 
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
@@ -28,6 +27,7 @@ import { createCallStore } from '../../lib/store/call-store.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
+import { type FifoQueues, sqsEvent, startFifoQueues } from '../support/fifo-queues.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { storedDigest } from '../support/s3.ts';
@@ -47,7 +47,7 @@ let dynamoProxy: CountingProxy;
 /** Stands in for EventBridge: speaks PutEvents' JSON protocol, and keeps every entry it took. */
 let eventBridge: ScriptedServer;
 let events: SentEvent[];
-let queues: FauxqsServer;
+let queues: FifoQueues;
 const BUS = 'archive-test-bus';
 const DLQ = 'archive-test-dlq.fifo';
 const QUEUE = 'archive-test-enrich.fifo';
@@ -132,8 +132,7 @@ beforeAll(async () => {
   s3Proxy = await startS3FaultProxy(stack.env.AWS_ENDPOINT_URL_S3 as string);
   dynamoProxy = await startCountingProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB as string);
   eventBridge = await startScriptedServer();
-  queues = await startFauxqs({ port: 0, logger: false });
-  for (const name of [QUEUE, DLQ]) queues.createQueue(name, { attributes: { FifoQueue: 'true' } });
+  queues = await startFifoQueues(QUEUE, DLQ);
 });
 
 beforeEach(() => {
@@ -174,7 +173,7 @@ const withBus = () => ({ EVENT_BUS_NAME: BUS, AWS_ENDPOINT_URL_EVENTBRIDGE: even
 
 afterAll(async () => {
   output?.stop();
-  await queues?.stop();
+  await queues?.close();
   await eventBridge?.close();
   await s3Proxy?.close();
   await dynamoProxy?.close();
@@ -498,10 +497,10 @@ describe('events (EVENT_BUS_NAME)', () => {
     stack.simulator?.failNext({ sessionId }, { kind: 'status', status: 422, body: {} });
     const body = JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' });
 
-    const response = await consumer(sqsEvent(body, sessionId), lambdaContext('enrich', 30_000));
+    const response = await consumer(sqsEvent(body, sessionId, QUEUE), lambdaContext('enrich', 30_000));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(queues.inspectQueue(DLQ)?.messages.ready).toHaveLength(1);
+    expect(queues.waiting(DLQ)).toHaveLength(1);
     expect(events.map((e) => [e.EventBusName, e.DetailType])).toEqual([[BUS, 'CallArchiveFailed']]);
     expect(JSON.parse(events[0]?.Detail ?? '{}')).toEqual({
       sessionId,
@@ -521,7 +520,7 @@ describe('events (EVENT_BUS_NAME)', () => {
     const refusedId = `v1.us.archive-test.refused.${randomUUID()}`;
     stack.simulator?.failNext({ sessionId: refusedId }, { kind: 'status', status: 422, body: {} });
     await consumer(
-      sqsEvent(JSON.stringify({ sessionId: refusedId }), refusedId),
+      sqsEvent(JSON.stringify({ sessionId: refusedId }), refusedId, QUEUE),
       lambdaContext('enrich', 30_000),
     );
 
@@ -545,36 +544,10 @@ async function loadConsumer(): Promise<Consumer> {
   stack.applyEnv();
   Object.assign(process.env, {
     ...withBus(),
-    AWS_ENDPOINT_URL_SQS: queues.address,
-    ENRICH_DLQ_URL: `${queues.address}/000000000000/${DLQ}`,
+    AWS_ENDPOINT_URL_SQS: queues.server.address,
+    ENRICH_DLQ_URL: queues.url(DLQ),
   });
   return importHandler<Consumer>('functions/queue-consumer.ts');
-}
-
-function sqsEvent(body: string, groupId: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: randomUUID(),
-        receiptHandle: 'handle',
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: groupId,
-          MessageDeduplicationId: randomUUID(),
-          SequenceNumber: '1',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:archive-test.fifo',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
 }
 
 /** `n` transcripts `t-<i>`, the later the newer. */
@@ -728,20 +701,20 @@ describe('reconciliation', () => {
     expect(first.transcripts).toEqual([]);
     // The transcript is produced now; no webhook says so.
     stack.simulator?.addTranscripts(sessionId, [{ tid: 'late-2', startTime: initiatedAt + 20 }]);
-    const sqs = new SQSClient({ endpoint: queues.address, region: 'us-east-1' });
+    const sqs = new SQSClient({ endpoint: queues.server.address, region: 'us-east-1' });
     const { deps, settings } = backfillFromEnv(
-      { ...stack.env, ENRICH_QUEUE_URL: `${queues.address}/000000000000/${QUEUE}` },
+      { ...stack.env, ENRICH_QUEUE_URL: queues.url(QUEUE) },
       { dynamodb: documents, sqs },
     );
 
     const result = await backfill({}, deps, settings);
 
     expect(result).toMatchObject({ reconciled: 1, enqueued: 1 });
-    const messages = queues.inspectQueue(QUEUE)?.messages.ready ?? [];
+    const messages = queues.waiting(QUEUE);
     expect(messages.map((m) => JSON.parse(m.body).sessionId)).toEqual([sessionId]);
     const consumer = await loadConsumer();
     const consumed = await consumer(
-      sqsEvent(messages[0]?.body ?? '', sessionId),
+      sqsEvent(messages[0]?.body ?? '', sessionId, QUEUE),
       lambdaContext('enrich', 30_000),
     );
     expect(consumed.batchItemFailures).toEqual([]);

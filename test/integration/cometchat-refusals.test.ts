@@ -12,13 +12,13 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { rejectionOf } from '../support/errors.ts';
+import { type FifoQueues, sqsEvent, startFifoQueues } from '../support/fifo-queues.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
@@ -34,7 +34,7 @@ const DLQ = 'refusals-enrich-dlq.fifo';
 const CREDENTIALS = 'cometchat:W3bh00kPassw0rd';
 
 let stack: LocalStack;
-let queues: FauxqsServer;
+let queues: FifoQueues;
 let output: OutputCapture;
 let enrichCall: EnrichCall;
 
@@ -43,18 +43,15 @@ const simulator = () => {
   return stack.simulator;
 };
 const apiPaths = () => simulator().requests.map((r) => r.path);
-const waiting = (name: string) => queues.inspectQueue(name)?.messages.ready ?? [];
-
-/** On the emulator's own address: the SDK sends to the queue URL, and `sqs.<region>.localhost` may not resolve. */
-const queueUrl = (name: string) => `${queues.address}/000000000000/${name}`;
+const waiting = (name: string) => queues.waiting(name);
 
 /** Applies the stack's and the queues' environment, then imports a fresh copy of `path`. */
 async function load<T>(path: string): Promise<T> {
   stack.applyEnv();
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SQS: queues.address,
-    ENRICH_QUEUE_URL: queueUrl(QUEUE),
-    ENRICH_DLQ_URL: queueUrl(DLQ),
+    AWS_ENDPOINT_URL_SQS: queues.server.address,
+    ENRICH_QUEUE_URL: queues.url(QUEUE),
+    ENRICH_DLQ_URL: queues.url(DLQ),
     WEBHOOK_BASIC_AUTH: CREDENTIALS,
   });
   return importHandler<T>(path);
@@ -63,20 +60,19 @@ async function load<T>(path: string): Promise<T> {
 beforeAll(async () => {
   output = captureOutput();
   stack = await startLocalStack({ simulator: { calls: [] } });
-  queues = await startFauxqs({ port: 0, logger: false });
-  for (const name of [QUEUE, DLQ]) queues.createQueue(name, { attributes: { FifoQueue: 'true' } });
+  queues = await startFifoQueues(QUEUE, DLQ);
   enrichCall = await load<EnrichCall>('functions/enrich-call.ts');
 });
 
 afterAll(async () => {
   output?.stop();
-  await queues?.stop();
+  await queues?.close();
   await stack?.close();
 });
 
 beforeEach(() => {
   simulator().resetRequests();
-  queues.reset();
+  queues.server.reset();
 });
 
 describe('CometChat refusing the request itself (issue 8.6)', () => {
@@ -111,7 +107,7 @@ describe('CometChat refusing the request itself (issue 8.6)', () => {
     simulator().failNext({ sessionId }, { kind: 'status', status: 422, body: {} });
     const body = JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' });
 
-    const response = await consumer(sqsEvent(body, sessionId), lambdaContext('enrich', 30_000));
+    const response = await consumer(sqsEvent(body, sessionId, QUEUE), lambdaContext('enrich', 30_000));
 
     expect(response.batchItemFailures).toEqual([]);
     expect(apiPaths()).toHaveLength(1);
@@ -205,33 +201,6 @@ describe("the webhook's duplicate check drops nothing real (issue 8.8)", () => {
     expect(queued()).toEqual([sessionId]);
   });
 });
-
-/** An SQS FIFO event holding one record, as Lambda hands it to the consumer. */
-function sqsEvent(body: string, groupId: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: randomUUID(),
-        receiptHandle: 'handle',
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: groupId,
-          MessageDeduplicationId: randomUUID(),
-          SequenceNumber: '1',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${QUEUE}`,
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
 
 /** The HTTP API v2 event of an authenticated webhook POST. */
 function post(body: string): APIGatewayProxyEventV2 {
