@@ -1,6 +1,7 @@
 /**
  * The copy of one file against real servers over real sockets: s3rver (behind a proxy that names
- * and can fail each S3 call), dynalite for the resume record, and a recording host with ranges.
+ * and can fail each S3 call), dynalite for the resume record, and the CometChat simulator's
+ * recording host (ranges, signed URLs, a fault hook per request).
  * The S3 client keeps the SDK's default checksum behaviour (CRC32 on every part and PutObject):
  * s3rver accepts it for the Buffer bodies the copier sends.
  */
@@ -18,6 +19,13 @@ import {
   startDynalite,
   startS3rver,
 } from '../../../dev/local-aws.ts';
+import {
+  type CometChatSimulator,
+  type RecordingHostSettings,
+  type RecordingRequestHook,
+  recordingStream,
+  startCometChatSimulator,
+} from '../../../dev/simulator/index.ts';
 import { createDocumentClient } from '../../../lib/aws/dynamodb.ts';
 import { RecordingDownloadError, StorageError } from '../../../lib/errors.ts';
 import { type CopyFileSettings, copyFile } from '../../../lib/recordings/copy-file.ts';
@@ -25,8 +33,7 @@ import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
 import { createUploadRecords, type UploadRecords } from '../../../lib/store/upload-records.ts';
 import { CLEANUP_MS } from '../../../lib/time-budget.ts';
 import { rejectionOf } from '../../support/errors.ts';
-import { contentDigest, type RangeHost, startRangeHost } from '../../support/range-host.ts';
-import { headStatus, storedDigest } from '../../support/s3.ts';
+import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
 
 const MiB = 1024 * 1024;
@@ -39,7 +46,7 @@ let s3rver: LocalService;
 let dynalite: LocalService;
 let proxy: S3FaultProxy;
 let s3: S3Client;
-let host: RangeHost;
+let sim: CometChatSimulator;
 let policy: UrlPolicy;
 const local = { s3: undefined as unknown as S3Client, dynamodb: undefined as unknown as { destroy(): void } };
 let records: ReturnType<typeof createUploadRecords>;
@@ -60,26 +67,23 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     forcePathStyle: true,
   });
-  host = await startRangeHost();
-  policy = { allowedHosts: [new URL(host.origin).host] };
+  sim = await startCometChatSimulator();
+  policy = { allowedHosts: [sim.recordingsHost] };
 });
 
 afterAll(async () => {
   s3.destroy();
   local.s3.destroy();
   local.dynamodb.destroy();
-  await host.close();
+  await sim.close();
   await proxy.close();
   await Promise.all([s3rver.close(), dynalite.close()]);
   await rm(directory, { recursive: true, force: true });
 });
 
 beforeEach(() => {
-  host.settings = { ranges: true, contentLength: true, validators: true };
-  host.fault = undefined;
-  host.requests.length = 0;
-  host.bytesServed = 0;
-  host.mostSending = 0;
+  sim.onRecordingRequest(undefined);
+  sim.resetRequests();
   proxy.reset();
 });
 
@@ -92,17 +96,44 @@ const SETTINGS: CopyFileSettings = {
   random: () => 0,
 };
 
-/** A new file of `size` bytes on the host and where it goes in S3. */
-function file(size: number) {
-  const name = `f-${randomUUID()}.mp4`;
-  host.files.set(name, { size, version: 0 });
-  const sessionId = `v1.us.${randomUUID()}`;
-  const key = `recordings/${sessionId}/${name}`;
-  return { name, size, sessionId, key, url: `${host.origin}/${name}?sig=one` };
+/** A fresh signed URL for recording `rid` of call `sessionId`, from Get Call. */
+async function recordingUrl(sessionId: string, rid: string): Promise<string> {
+  const response = await fetch(`${sim.baseUrl}/calls/${sessionId}`, { headers: { apikey: sim.apiKey } });
+  const { data } = (await response.json()) as {
+    data: { recordings: { rid: string; recording_url: string }[] };
+  };
+  const url = data.recordings.find((r) => r.rid === rid)?.recording_url;
+  if (!url) throw new Error(`Get Call lists no recording ${rid}`);
+  return url;
 }
 
+/**
+ * A new file of `size` bytes on the host (a call with one recording, served with `settings`) and
+ * where it goes in S3; the host's request log starts empty.
+ */
+async function file(size: number, settings: RecordingHostSettings = {}) {
+  const rid = `f-${randomUUID()}`;
+  const sessionId = `v1.us.${randomUUID()}`;
+  sim.addCall({
+    raw: { sessionId, status: 'ended', initiatedAt: 1_700_000_000 },
+    recordings: [{ rid, bytes: size }],
+  });
+  sim.configureRecordingHost(settings, rid);
+  const url = await recordingUrl(sessionId, rid);
+  sim.resetRequests();
+  return { rid, size, sessionId, key: `recordings/${sessionId}/${rid}.mp4`, url };
+}
+
+type File = Awaited<ReturnType<typeof file>>;
+
+/** Decides a fault for each download from now on (`index` counts the downloads it was asked about, from 0). */
+const onDownload = (hook: RecordingRequestHook) => sim.onRecordingRequest(hook);
+
+/** The downloads the host answered, in order. */
+const downloads = () => sim.requests.filter((r) => r.kind === 'recording');
+
 function copy(
-  f: ReturnType<typeof file>,
+  f: File,
   extra: { refresh?: () => Promise<string | undefined>; signal?: AbortSignal; resume?: boolean } = {},
   settings: Partial<CopyFileSettings> = {},
 ) {
@@ -125,8 +156,8 @@ async function tagOf(key: string, name = 'sha256'): Promise<string | undefined> 
   return tags.TagSet?.find((tag) => tag.Key === name)?.Value;
 }
 
-async function expectStored(f: ReturnType<typeof file>, version = 0) {
-  const sha256 = await contentDigest(f.name, version, f.size);
+async function expectStored(f: File, version = 0) {
+  const { sha256 } = await digestOf(recordingStream(f.rid, f.size, { version }));
   expect(await storedDigest(local.s3, BUCKET, f.key)).toEqual({ bytes: f.size, sha256 });
   expect(await tagOf(f.key)).toBe(sha256);
   // Every archived object may expire with retention unless held (lib/retention).
@@ -134,7 +165,7 @@ async function expectStored(f: ReturnType<typeof file>, version = 0) {
   return sha256;
 }
 
-const rangeRequests = () => host.requests.filter((r) => r.range !== undefined);
+const rangeRequests = () => downloads().filter((r) => r.range !== undefined);
 
 describe('copyFile with a host that honours Range', () => {
   it.each([
@@ -143,7 +174,7 @@ describe('copyFile with a host that honours Range', () => {
     ['many parts', 11 * PART + 12_345, 12],
   ])('copies a file of %s, each part fetched once, and tags its sha256', async (_name, size, parts) => {
     // Arrange
-    const f = file(size);
+    const f = await file(size);
 
     // Act
     const result = await copy(f);
@@ -152,8 +183,8 @@ describe('copyFile with a host that honours Range', () => {
     const sha256 = await expectStored(f);
     expect(result).toEqual({ bytes: size, sha256, contentType: 'video/mp4' });
     expect(rangeRequests()).toHaveLength(parts);
-    expect(host.requests).toHaveLength(parts);
-    expect(host.bytesServed).toBeGreaterThanOrEqual(size);
+    expect(downloads()).toHaveLength(parts);
+    expect(sim.bytesServed()).toBeGreaterThanOrEqual(size);
     expect(proxy.count('UploadPart')).toBe(parts === 1 ? 0 : parts);
     expect(proxy.count('PutObject')).toBe(parts === 1 ? 1 : 0);
     expect(proxy.count('CopyObject')).toBe(0);
@@ -162,21 +193,19 @@ describe('copyFile with a host that honours Range', () => {
   });
 
   it('keeps up to K parts in flight at once, never more', async () => {
-    const f = file(8 * PART);
     // Paced so that parts overlap; only the overlap is asserted, never a time.
-    host.settings.bytesPerSecond = 20 * MiB;
-    host.mostSending = 0;
+    const f = await file(8 * PART, { bytesPerSecond: 20 * MiB });
 
     await copy(f, {}, { concurrency: 3 });
 
     await expectStored(f);
     expect(rangeRequests()).toHaveLength(8);
-    expect(host.mostSending).toBe(3);
+    expect(sim.mostRecordingsAtOnce()).toBe(3);
   });
 
   it('fetches a truncated range again alone and still stores the exact file', async () => {
-    const f = file(3 * PART);
-    host.fault = (_request, index) => (index === 1 ? { truncateAfter: 1000 } : undefined);
+    const f = await file(3 * PART);
+    onDownload(({ index }) => (index === 1 ? { kind: 'truncate', afterBytes: 1000 } : undefined));
 
     await copy(f);
 
@@ -187,9 +216,10 @@ describe('copyFile with a host that honours Range', () => {
   });
 
   it('gives up on a part after its bounded attempts with a RecordingDownloadError, and aborts the upload', async () => {
-    const f = file(3 * PART);
-    host.fault = (request) =>
-      request.range === `bytes=${PART}-${2 * PART - 1}` ? { status: 503 } : undefined;
+    const f = await file(3 * PART);
+    onDownload(({ range }) =>
+      range === `bytes=${PART}-${2 * PART - 1}` ? { kind: 'status', status: 503 } : undefined,
+    );
 
     const error = await rejectionOf(copy(f, {}, { partAttempts: 3 }));
 
@@ -200,14 +230,13 @@ describe('copyFile with a host that honours Range', () => {
   });
 
   it('asks for a fresh URL on 401/403 and carries on with it', async () => {
-    const f = file(4 * PART);
+    const f = await file(4 * PART);
     // The first URL expires after its first answer, as a short-lived signed URL does.
-    host.fault = (request, index) =>
-      request.query === '?sig=one' && index > 0 ? { status: 403 } : undefined;
+    onDownload(({ index }) => (index === 1 ? { kind: 'expire' } : undefined));
     let refreshes = 0;
     const refresh = async () => {
       refreshes += 1;
-      return `${host.origin}/${f.name}?sig=two`;
+      return recordingUrl(f.sessionId, f.rid);
     };
 
     await copy(f, { refresh });
@@ -217,8 +246,8 @@ describe('copyFile with a host that honours Range', () => {
   });
 
   it('fails with the 401 as a RecordingDownloadError when no fresh URL is to be had', async () => {
-    const f = file(2 * PART);
-    host.fault = () => ({ status: 401 });
+    const f = await file(2 * PART);
+    onDownload(() => ({ kind: 'status', status: 401 }));
 
     const error = await rejectionOf(copy(f, { refresh: async () => undefined }));
 
@@ -227,11 +256,11 @@ describe('copyFile with a host that honours Range', () => {
   });
 
   it('fails, aborts the upload and forgets the record when the file changes during the copy', async () => {
-    const f = file(6 * PART);
-    host.fault = (_request, index) => {
-      if (index === 2) host.files.set(f.name, { size: f.size, version: 1 });
+    const f = await file(6 * PART);
+    onDownload(({ index }) => {
+      if (index === 2) sim.replaceRecordingContent(f.rid);
       return undefined;
-    };
+    });
 
     const error = await rejectionOf(copy(f, {}, { concurrency: 1 }));
 
@@ -248,22 +277,20 @@ describe('copyFile with a host without ranges or length', () => {
     ['ignores Range', { ranges: false, contentLength: true }],
     ['sends no Content-Length', { ranges: false, contentLength: false }],
   ])('streams the whole file after the one probe when the host %s', async (_name, settings) => {
-    host.settings = { ...host.settings, ...settings };
-    const f = file(3 * PART + 7);
+    const f = await file(3 * PART + 7, settings);
 
     await copy(f);
 
     await expectStored(f);
     // The probe's answer is left unread (its connection closed at the head), then one stream.
-    expect(host.requests.map((r) => r.range)).toEqual([`bytes=0-${PART - 1}`, undefined]);
-    expect(host.bytesServed).toBeGreaterThanOrEqual(f.size);
-    expect(host.bytesServed).toBeLessThanOrEqual(f.size + PART);
+    expect(downloads().map((r) => r.range)).toEqual([`bytes=0-${PART - 1}`, undefined]);
+    expect(sim.bytesServed()).toBeGreaterThanOrEqual(f.size);
+    expect(sim.bytesServed()).toBeLessThanOrEqual(f.size + PART);
     expect(await records.get(f.sessionId, f.key)).toBeUndefined();
   });
 
   it('streams a file of exactly one part with a single PutObject', async () => {
-    host.settings.ranges = false;
-    const f = file(PART);
+    const f = await file(PART, { ranges: false });
 
     await copy(f);
 
@@ -273,9 +300,8 @@ describe('copyFile with a host without ranges or length', () => {
   });
 
   it('fails a body that ends short as a RecordingDownloadError and stores nothing', async () => {
-    host.settings.ranges = false;
-    const f = file(3 * PART);
-    host.fault = () => ({ truncateAfter: 2 * PART + 10 });
+    const f = await file(3 * PART, { ranges: false });
+    onDownload(() => ({ kind: 'truncate', afterBytes: 2 * PART + 10 }));
 
     const error = await rejectionOf(copy(f));
 
@@ -286,14 +312,14 @@ describe('copyFile with a host without ranges or length', () => {
 
 describe('copyFile resumed after a run was cut off', () => {
   /** Runs a copy that is stopped once `requests` range requests have been made. */
-  async function cutOff(f: ReturnType<typeof file>, requests: number) {
+  async function cutOff(f: File, requests: number) {
     const stop = new AbortController();
-    host.fault = (_request, index) => {
+    onDownload(({ index }) => {
       if (index === requests) stop.abort(new Error('deadline'));
       return undefined;
-    };
+    });
     const error = await rejectionOf(copy(f, { signal: stop.signal }, { concurrency: 2 }));
-    host.fault = undefined;
+    sim.onRecordingRequest(undefined);
     return error;
   }
 
@@ -308,11 +334,11 @@ describe('copyFile resumed after a run was cut off', () => {
         return records.put(sessionId, record, options);
       },
     };
-    const f = file(10 * PART);
-    host.fault = (_request, index) => {
+    const f = await file(10 * PART);
+    onDownload(({ index }) => {
       if (index === 6) stop.abort(new Error('deadline'));
       return undefined;
-    };
+    });
 
     const error = await rejectionOf(
       copyFile(
@@ -341,14 +367,13 @@ describe('copyFile resumed after a run was cut off', () => {
 
   it('downloads only the parts the first run did not finish', async () => {
     // Arrange: a 10-part copy stopped as the 7th part is asked for.
-    const f = file(10 * PART);
+    const f = await file(10 * PART);
     const error = await cutOff(f, 6);
     expect(error).toBeInstanceOf(RecordingDownloadError);
     const record = await records.get(f.sessionId, f.key);
     expect(record?.parts.length).toBeGreaterThanOrEqual(3);
     const done = record?.parts.length ?? 0;
-    host.requests.length = 0;
-    host.bytesServed = 0;
+    sim.resetRequests();
     proxy.reset();
 
     // Act
@@ -357,18 +382,18 @@ describe('copyFile resumed after a run was cut off', () => {
     // Assert
     const sha256 = await expectStored(f);
     expect(result.sha256).toBe(sha256);
-    expect(host.bytesServed).toBe(f.size - done * PART);
+    expect(sim.bytesServed()).toBe(f.size - done * PART);
     expect(proxy.count('CreateMultipartUpload')).toBe(0);
     expect(proxy.count('UploadPart')).toBe(10 - done);
     expect(await records.get(f.sessionId, f.key)).toBeUndefined();
   });
 
   it('starts over when the file changed between the runs', async () => {
-    const f = file(6 * PART);
+    const f = await file(6 * PART);
     await cutOff(f, 4);
     expect((await records.get(f.sessionId, f.key))?.parts.length).toBeGreaterThan(0);
-    host.files.set(f.name, { size: f.size, version: 1 });
-    host.bytesServed = 0;
+    sim.replaceRecordingContent(f.rid);
+    sim.resetRequests();
     proxy.reset();
 
     await copy(f);
@@ -376,20 +401,20 @@ describe('copyFile resumed after a run was cut off', () => {
     await expectStored(f, 1);
     // The first answer of the rerun shows the change; what the host sent of it before the copier
     // hung up is wasted (at most that one part).
-    expect(host.bytesServed).toBeGreaterThanOrEqual(f.size);
-    expect(host.bytesServed).toBeLessThanOrEqual(f.size + PART);
+    expect(sim.bytesServed()).toBeGreaterThanOrEqual(f.size);
+    expect(sim.bytesServed()).toBeLessThanOrEqual(f.size + PART);
     expect(proxy.count('CreateMultipartUpload')).toBe(1);
   });
 
   it('starts over when the record is too old', async () => {
-    const f = file(6 * PART);
+    const f = await file(6 * PART);
     await cutOff(f, 4);
-    host.bytesServed = 0;
+    sim.resetRequests();
 
     await copy(f, {}, { now: () => Date.now() + 21 * 60 * 60 * 1000 });
 
     await expectStored(f);
-    expect(host.bytesServed).toBe(f.size);
+    expect(sim.bytesServed()).toBe(f.size);
   });
 });
 
@@ -410,8 +435,7 @@ describe('copyFile when S3 fails', () => {
     'at %s (%i bytes), a failing %s is a StorageError with S3 error as cause (ranges: %s)',
     async (_label, size, op, ranges) => {
       // Arrange
-      host.settings.ranges = ranges;
-      const f = file(size);
+      const f = await file(size, { ranges });
       proxy.failOn(op, op === 'UploadPart' ? 2 : 1);
 
       // Act
@@ -440,7 +464,7 @@ describe('copyFile when S3 fails', () => {
 
 describe('copyFile objects', () => {
   it('writes each byte once: no CopyObject, one object version, and its metadata', async () => {
-    const f = file(2 * PART + 1);
+    const f = await file(2 * PART + 1);
 
     await copy(f);
 
