@@ -4,8 +4,9 @@
  * test sees exactly which call failed and what came after it (e.g. no abort before every part
  * in flight has settled).
  */
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './forward-request.ts';
 
 /** S3 operations, as far as the copier uses them. */
 export type S3Operation =
@@ -57,35 +58,6 @@ export function s3Operation(method: string, url: string, headers: Record<string,
   return 'Other';
 }
 
-/**
- * Passes one request through, and a client that gives up (an aborted upload) on to s3rver, which
- * would otherwise wait for the rest of the body and keep its connection open.
- */
-function forward(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
-  const onward = request(
-    {
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-      agent: false,
-    },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  onward.on('error', () => res.destroy());
-  req.on('close', () => {
-    if (!req.complete) onward.destroy();
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) onward.destroy();
-  });
-  req.pipe(onward);
-}
-
 /** Starts a proxy forwarding to `target` (s3rver's endpoint). */
 export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const upstream = new URL(target);
@@ -118,11 +90,11 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       hold.waiting += 1;
       void hold.released.then(() => {
         hold.waiting -= 1;
-        forward(upstream, req, res);
+        forwardRequest(upstream, req, res);
       });
       return;
     }
-    forward(upstream, req, res);
+    forwardRequest(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
