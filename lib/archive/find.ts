@@ -97,13 +97,89 @@ function bounds(from: number | undefined, to: number | undefined): [string, stri
   return [low, high];
 }
 
+/** One partition to read: of the table (no `index`) or of one of its indexes, by its key names. */
+export interface Partition {
+  index?: string;
+  pk: string;
+  sk: string;
+  value: string;
+}
+
+/** How to read a partition. */
+export interface PartitionReadOptions {
+  /** Sort keys from, to (both included); the whole partition when absent. */
+  range?: readonly [string, string];
+  /** Only these attributes of each item; all of them when absent. */
+  attributes?: readonly string[];
+  newestFirst?: boolean;
+  /** Items per Query request; DynamoDB's 1 MB page when absent. */
+  pageSize?: number;
+  /** Strongly consistent (the table only: indexes cannot). */
+  consistent?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A user's partition of the `byUser` index: one item per call (and device) they took part in. */
+export function byUserPartition(uid: string): Partition {
+  return { index: 'byUser', pk: 'gsi1pk', sk: 'gsi1sk', value: `USER#${uid}` };
+}
+
+/**
+ * The items of one partition, a Query page at a time and lazily: a reader that stops early sends
+ * no further request. Listing, counting and erasure (a user's calls, a call's items) all read
+ * partitions this way. Throws `StorageError` with DynamoDB's error as cause.
+ */
+export async function* partitionItems(
+  deps: FindDependencies,
+  partition: Partition,
+  options: PartitionReadOptions = {},
+): AsyncGenerator<Item> {
+  // Only names the request uses: DynamoDB refuses unused ones.
+  const names: Record<string, string> = { '#pk': partition.pk };
+  const values: Item = { ':pk': partition.value };
+  let condition = '#pk = :pk';
+  if (options.range) {
+    names['#sk'] = partition.sk;
+    [values[':low'], values[':high']] = options.range;
+    condition += ' AND #sk BETWEEN :low AND :high';
+  }
+  const projection = options.attributes
+    ?.map((name, i) => {
+      names[`#a${i}`] = name;
+      return `#a${i}`;
+    })
+    .join(', ');
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await send<QueryCommandOutput>(
+      deps,
+      'Query',
+      new QueryCommand({
+        TableName: deps.tableName,
+        ...(partition.index !== undefined && { IndexName: partition.index }),
+        KeyConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(projection && { ProjectionExpression: projection }),
+        ...(options.newestFirst && { ScanIndexForward: false }),
+        ...(options.pageSize !== undefined && { Limit: options.pageSize }),
+        ...(options.consistent && { ConsistentRead: true }),
+        ExclusiveStartKey,
+      }),
+      options.signal,
+    );
+    yield* page.Items ?? [];
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+}
+
 /**
  * Walks one index partition newest first between `low` and `high` (inclusive), below `below`
  * when given, and yields each distinct sort key's first item until `want` are found.
  */
 async function walk(
   deps: FindDependencies,
-  index: { name: string; pk: string; sk: string; value: string },
+  index: Partition,
   [low, high]: [string, string],
   want: number,
   below: string | undefined,
@@ -111,64 +187,30 @@ async function walk(
 ): Promise<Item[]> {
   const found: Item[] = [];
   let last = below;
-  let ExclusiveStartKey: Item | undefined;
   const top = below !== undefined && below < high ? below : high;
   if (top < low) return found;
-  do {
-    const page = await send<QueryCommandOutput>(
-      deps,
-      'Query',
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
-        ExpressionAttributeNames: { '#pk': index.pk, '#sk': index.sk },
-        ExpressionAttributeValues: { ':pk': index.value, ':low': low, ':high': top },
-        ScanIndexForward: false,
-        ExclusiveStartKey,
-      }),
-      signal,
-    );
-    for (const item of page.Items ?? []) {
-      const sk = String(item[index.sk]);
-      // A user on two devices has two index items with the same sort key: one call.
-      if (sk === last) continue;
-      last = sk;
-      found.push(item);
-      if (found.length === want) return found;
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  for await (const item of partitionItems(deps, index, { range: [low, top], newestFirst: true, signal })) {
+    const sk = String(item[index.sk]);
+    // A user on two devices has two index items with the same sort key: one call.
+    if (sk === last) continue;
+    last = sk;
+    found.push(item);
+    if (found.length === want) return found;
+  }
   return found;
 }
 
 /** How many distinct calls a partition holds between `low` and `high`: the sort keys alone, every page. */
 async function countCalls(
   deps: FindDependencies,
-  index: { name: string; pk: string; sk: string; value: string },
-  [low, high]: [string, string],
+  index: Partition,
+  range: [string, string],
   signal?: AbortSignal,
 ): Promise<number> {
   const keys = new Set<string>();
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await send<QueryCommandOutput>(
-      deps,
-      'Query',
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
-        ExpressionAttributeNames: { '#pk': index.pk, '#sk': index.sk },
-        ExpressionAttributeValues: { ':pk': index.value, ':low': low, ':high': high },
-        ProjectionExpression: '#sk',
-        ExclusiveStartKey,
-      }),
-      signal,
-    );
-    for (const item of page.Items ?? []) keys.add(String(item[index.sk]));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  for await (const item of partitionItems(deps, index, { range, attributes: [index.sk], signal })) {
+    keys.add(String(item[index.sk]));
+  }
   return keys.size;
 }
 
@@ -225,7 +267,7 @@ export async function listByUser(
 ): Promise<CallPage> {
   const limit = limitOf(options.limit);
   const range = bounds(query.from, query.to);
-  const index = { name: 'byUser', pk: 'gsi1pk', sk: 'gsi1sk', value: `USER#${query.uid}` };
+  const index = byUserPartition(query.uid);
   const { signal } = options;
   const [items, total] = await Promise.all([
     walk(deps, index, range, limit + 1, decodeCursor(options.cursor), signal),
@@ -281,7 +323,12 @@ export async function listByDay(
   const { signal } = options;
   const days = daysBetween(query.fromDay, query.toDay ?? query.fromDay);
   const cursor = decodeCursor(options.cursor);
-  const indexOf = (day: string) => ({ name: 'byDay', pk: 'gsi2pk', sk: 'gsi2sk', value: `DAY#${day}` });
+  const indexOf = (day: string): Partition => ({
+    index: 'byDay',
+    pk: 'gsi2pk',
+    sk: 'gsi2sk',
+    value: `DAY#${day}`,
+  });
   const counting = Promise.all(days.map((day) => countCalls(deps, indexOf(day), [LOW, HIGH], signal)));
   const items: Item[] = [];
   for (const day of days) {

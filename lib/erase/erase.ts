@@ -14,11 +14,10 @@ import {
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { putAnalyticsRecord } from '../analytics/analytics-store.ts';
 import { analyticsCallKey } from '../analytics/call-record.ts';
+import { byUserPartition, partitionItems } from '../archive/find.ts';
 import { isObject } from '../calls/coerce.ts';
 import { type CallItem, callPk } from '../calls/types.ts';
 import { EraseInputError, StorageError } from '../errors.ts';
@@ -100,50 +99,22 @@ async function send<T>(deps: EraseDependencies, operation: string, command: unkn
 
 /** The session ids of every call `uid` has an index item in, page by page. */
 async function callsOf(deps: EraseDependencies, uid: string, signal?: AbortSignal): Promise<string[]> {
+  const items = partitionItems(deps, byUserPartition(uid), {
+    attributes: ['sessionId'],
+    pageSize: PAGE,
+    signal,
+  });
   const ids = new Set<string>();
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await send<QueryCommandOutput>(
-      deps,
-      'Query',
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: 'byUser',
-        KeyConditionExpression: 'gsi1pk = :user',
-        ExpressionAttributeValues: { ':user': `USER#${uid}` },
-        ProjectionExpression: 'sessionId',
-        Limit: PAGE,
-        ExclusiveStartKey,
-      }),
-      signal,
-    );
-    for (const item of page.Items ?? []) ids.add(String(item.sessionId));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  for await (const item of items) ids.add(String(item.sessionId));
   return [...ids];
 }
 
 /** Deletes every item of the call's partition (call, index, copy resume records). */
 async function deletePartition(deps: EraseDependencies, sessionId: string, signal?: AbortSignal) {
+  const partition = { pk: 'pk', sk: 'sk', value: callPk(sessionId) };
+  const items = partitionItems(deps, partition, { attributes: ['pk', 'sk'], consistent: true, signal });
   const keys: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await send<QueryCommandOutput>(
-      deps,
-      'Query',
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': callPk(sessionId) },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-        ExclusiveStartKey,
-      }),
-      signal,
-    );
-    keys.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  for await (const key of items) keys.push(key);
   // The call item last: until it goes, a failed run is found again and finished by the next.
   keys.sort((a, b) => (a.sk === 'CALL' ? 1 : 0) - (b.sk === 'CALL' ? 1 : 0));
   for (let start = 0; start < keys.length; start += BATCH_WRITE_ITEMS) {
