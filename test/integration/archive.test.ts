@@ -4,7 +4,6 @@
  */
 
 import { createHash, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -32,7 +31,7 @@ import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { storedDigest } from '../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../support/s3-fault-proxy.ts';
-import { type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
+import { awsJson, type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
 type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
@@ -140,27 +139,11 @@ beforeEach(() => {
   eventBridge.script(putEvents({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] }));
 });
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => {
-      text += chunk;
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
-
 /** Answers PutEvents with `answer`, keeping the entries when it took them all. */
 function putEvents(answer: { FailedEntryCount: number; Entries: object[] }): Step {
-  return (req, res) => {
-    void readBody(req).then((text) => {
-      if (answer.FailedEntryCount === 0)
-        events.push(...(JSON.parse(text) as { Entries: SentEvent[] }).Entries);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(answer));
-    });
-  };
+  return awsJson(200, answer, (text) => {
+    if (answer.FailedEntryCount === 0) events.push(...(JSON.parse(text) as { Entries: SentEvent[] }).Entries);
+  });
 }
 
 const refused = putEvents({

@@ -34,6 +34,37 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   };
 }
 
+/** The request's body as text, once it has all arrived. */
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk;
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Answers as an AWS JSON 1.1 service does (EventBridge's PutEvents), after handing the request's
+ * body to `take`.
+ */
+export function awsJson(
+  status: number,
+  body: unknown,
+  take: (requestBody: string) => void = () => {},
+  headers: Record<string, string> = {},
+): Step {
+  return (req, res) => {
+    void readBody(req).then((text) => {
+      take(text);
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...headers });
+      res.end(JSON.stringify(body));
+    });
+  };
+}
+
 /** Answers with a body of any type. */
 export function raw(status: number, body: string, headers: Record<string, string> = {}): Step {
   return (_req, res) => {
