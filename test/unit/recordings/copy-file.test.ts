@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ensureBucket,
@@ -32,6 +32,7 @@ import { type CopyFileSettings, copyFile } from '../../../lib/recordings/copy-fi
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
 import { createUploadRecords, type UploadRecords } from '../../../lib/store/upload-records.ts';
 import { CLEANUP_MS } from '../../../lib/time-budget.ts';
+import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
@@ -60,13 +61,7 @@ beforeAll(async () => {
   local.dynamodb = clients.dynamodb;
   await Promise.all([ensureBucket(clients.s3, BUCKET), ensureTable(clients.dynamodb, TABLE)]);
   records = createUploadRecords({ client: createDocumentClient(clients.dynamodb), tableName: TABLE });
-  // The SDK's defaults, bar what s3rver needs (endpoint, path style, its fixed credentials).
-  s3 = new S3Client({
-    endpoint: proxy.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    forcePathStyle: true,
-  });
+  s3 = defaultS3Client(proxy.endpoint);
   sim = await startCometChatSimulator();
   policy = { allowedHosts: [sim.recordingsHost] };
 });

@@ -6,7 +6,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectTaggingCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
@@ -14,6 +14,7 @@ import type { RecordingEntry, RecordingSource } from '../../../lib/calls/types.t
 import { RecordingDownloadError, RecordingRejectedError, StorageError } from '../../../lib/errors.ts';
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
+import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { headStatus, storedDigest as storedObjectDigest } from '../../support/s3.ts';
 import {
@@ -40,14 +41,7 @@ let policy: UrlPolicy;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'copy-recording-'));
   s3rver = await startS3rver({ directory });
-  // The SDK's default checksums (CRC32 on every part and PutObject): s3rver accepts them for the
-  // Buffer bodies the copier sends.
-  s3 = new S3Client({
-    endpoint: s3rver.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    forcePathStyle: true,
-  });
+  s3 = defaultS3Client(s3rver.endpoint);
   await ensureBucket(s3, BUCKET);
   server = await startRecordingServer();
   policy = {

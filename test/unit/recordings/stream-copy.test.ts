@@ -7,13 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
 import { recordingStream } from '../../../dev/simulator/index.ts';
 import { RecordingDownloadError } from '../../../lib/errors.ts';
 import { createResumableSha256 } from '../../../lib/recordings/resumable-sha256.ts';
 import { copyStream } from '../../../lib/recordings/stream-copy.ts';
+import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
@@ -31,13 +32,7 @@ beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'stream-copy-'));
   s3rver = await startS3rver({ directory });
   proxy = await startS3FaultProxy(s3rver.endpoint);
-  // The SDK's default checksums (s3rver accepts them for Buffer bodies).
-  s3 = new S3Client({
-    endpoint: proxy.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    forcePathStyle: true,
-  });
+  s3 = defaultS3Client(proxy.endpoint);
   await ensureBucket(s3, BUCKET);
 });
 
