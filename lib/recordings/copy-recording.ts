@@ -1,9 +1,7 @@
 /**
- * Archives one recording: unless the object an earlier run stored is still there whole (its size
- * and `sha256` tag, read without downloading), the file is copied into S3 by copy-file.ts
- * (parallel ranges when the host allows, resumable, written once, tagged with its sha256) and
- * described as the call item's recording entry. A URL the host refuses with 401/403 is replaced
- * through `refreshSource` (Get Call again), in the middle of a copy too.
+ * Archives one recording: kept when an earlier run stored it whole, else copied by copy-file.ts
+ * (ranges, resumable, written once, sha256-tagged) and described as the call item's recording
+ * entry. A URL refused with 401/403 is replaced through `refreshSource` (Get Call again).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RecordingEntry, RecordingSource } from '../calls/types.ts';

@@ -1,12 +1,8 @@
 /**
- * The CloudFormation template `osls package` emits for serverless.yml, offline, with any
- * `--param` settings, plus the queries the template tests share (resources, functions, and every
- * IAM statement a role ends up with: inline, attached managed policies and AWS::IAM::Policy
- * resources naming it).
- *
- * Templates are packaged from a copy of serverless.yml and infra/ without the esbuild plugin: the
- * template is the same, nothing is bundled (test/integration/serverless-package.test.ts covers the
- * bundles), and packages can run while another suite builds in the shared .esbuild folder.
+ * The CloudFormation template `osls package` emits for serverless.yml (offline, with any `--param`
+ * settings) and the queries the template tests share: resources, functions, and every IAM
+ * statement a role ends up with. Packaged from a copy without the esbuild plugin: the template is
+ * the same, and it never collides with a suite building in the shared .esbuild folder.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -2,8 +2,6 @@
  * The copy of one file against real servers over real sockets: s3rver (behind a proxy that names
  * and can fail each S3 call), dynalite for the resume record, and the CometChat simulator's
  * recording host (ranges, signed URLs, a fault hook per request).
- * The S3 client keeps the SDK's default checksum behaviour (CRC32 on every part and PutObject):
- * s3rver accepts it for the Buffer bodies the copier sends.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
