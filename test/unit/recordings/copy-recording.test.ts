@@ -18,9 +18,9 @@ import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { headStatus, storedDigest as storedObjectDigest } from '../../support/s3.ts';
 import {
-  patternDigest,
+  contentDigest,
   type RecordingServer,
-  servePattern,
+  serveContent,
   serveTruncated,
   startRecordingServer,
 } from './recording-server.ts';
@@ -108,8 +108,8 @@ describe('createRecordingCopier', () => {
       endTime: 1_700_000_060,
       durationSeconds: 60,
     });
-    server.routes.set(fullPath, servePattern(size, { 'content-type': 'video/webm; codecs="vp8, opus"' }));
-    const expectedSha = patternDigest(size);
+    server.routes.set(fullPath, serveContent(size, { 'content-type': 'video/webm; codecs="vp8, opus"' }));
+    const expectedSha = await contentDigest(size);
     const key = `${PREFIX}${sessionId}/${source.rid}.webm`;
 
     // Act
@@ -150,8 +150,8 @@ describe('createRecordingCopier', () => {
     // Arrange
     const size = 12 * MiB + 17;
     const { sessionId, source, fullPath } = recording('/r2.mp4');
-    server.routes.set(fullPath, servePattern(size, { 'content-type': 'application/octet-stream' }));
-    const expectedSha = patternDigest(size);
+    server.routes.set(fullPath, serveContent(size, { 'content-type': 'application/octet-stream' }));
+    const expectedSha = await contentDigest(size);
     const key = `${PREFIX}${sessionId}/${source.rid}.mp4`;
 
     // Act
@@ -173,7 +173,7 @@ describe('createRecordingCopier', () => {
   it('names the key mp4 and types it from the extension when the URL and host say nothing', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/download');
-    server.routes.set(fullPath, servePattern(1000));
+    server.routes.set(fullPath, serveContent(1000));
 
     // Act
     const { entry: item } = await copier().copy({ sessionId, source });
@@ -199,14 +199,14 @@ describe('createRecordingCopier', () => {
     expect(await statusOfHead(key)).toBe(404);
 
     // Arrange (the host recovers)
-    server.routes.set(fullPath, servePattern(200_000));
+    server.routes.set(fullPath, serveContent(200_000));
 
     // Act
     const retried = await copier().copy({ sessionId, source });
 
     // Assert
-    expect(retried.entry).toMatchObject({ key, bytes: 200_000, sha256: patternDigest(200_000) });
-    expect(await storedDigest(key)).toEqual({ bytes: 200_000, sha256: patternDigest(200_000) });
+    expect(retried.entry).toMatchObject({ key, bytes: 200_000, sha256: await contentDigest(200_000) });
+    expect(await storedDigest(key)).toEqual({ bytes: 200_000, sha256: await contentDigest(200_000) });
   });
 
   it('leaves no object behind when a multipart download is cut short (abort failing is secondary)', async () => {
@@ -226,7 +226,7 @@ describe('createRecordingCopier', () => {
   it('skips the download when the stored object still matches the stored item', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r5.mp4');
-    server.routes.set(fullPath, servePattern(50_000));
+    server.routes.set(fullPath, serveContent(50_000));
     const first = await copier().copy({ sessionId, source });
     server.requests.length = 0;
 
@@ -241,7 +241,7 @@ describe('createRecordingCopier', () => {
   it('copies again when the stored item does not match the object', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r6.mp4');
-    server.routes.set(fullPath, servePattern(50_000));
+    server.routes.set(fullPath, serveContent(50_000));
     const first = await copier().copy({ sessionId, source });
     const stale: RecordingEntry = { ...first.entry, sha256: '0'.repeat(64) };
     server.requests.length = 0;
@@ -251,7 +251,7 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(second.copied).toBe(true);
-    expect(second.entry.sha256).toBe(patternDigest(50_000));
+    expect(second.entry.sha256).toBe(await contentDigest(50_000));
     // This host ignores Range: the probe, then the one stream.
     expect(server.requests).toHaveLength(2);
   });
@@ -259,7 +259,7 @@ describe('createRecordingCopier', () => {
   it('copies again when the object lost its digest tag', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r6b.mp4');
-    server.routes.set(fullPath, servePattern(50_000));
+    server.routes.set(fullPath, serveContent(50_000));
     const first = await copier().copy({ sessionId, source });
     await s3.send(
       new PutObjectTaggingCommand({ Bucket: BUCKET, Key: first.entry.key, Tagging: { TagSet: [] } }),
@@ -271,20 +271,20 @@ describe('createRecordingCopier', () => {
 
     // Assert
     expect(second.copied).toBe(true);
-    expect(await tags(first.entry.key)).toContainEqual({ Key: 'sha256', Value: patternDigest(50_000) });
+    expect(await tags(first.entry.key)).toContainEqual({ Key: 'sha256', Value: await contentDigest(50_000) });
   });
 
   it('copies when the stored item points at an object that is gone', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r7.mp4');
-    server.routes.set(fullPath, servePattern(1234));
+    server.routes.set(fullPath, serveContent(1234));
     const ghost: RecordingEntry = {
       rid: source.rid,
       sourceUrl: source.sourceUrl,
       bucket: BUCKET,
       key: `${PREFIX}${sessionId}/missing.mp4`,
       bytes: 1234,
-      sha256: patternDigest(1234),
+      sha256: await contentDigest(1234),
       copiedAt: NOW.toISOString(),
     };
 
@@ -320,7 +320,7 @@ describe('createRecordingCopier', () => {
     server.routes.set(fullPath, (_req, res) => {
       res.writeHead(403).end('expired');
     });
-    server.routes.set(fresh.fullPath, servePattern(4321));
+    server.routes.set(fresh.fullPath, serveContent(4321));
     let asked = 0;
     const refreshSource = async () => {
       asked += 1;
@@ -355,7 +355,7 @@ describe('createRecordingCopier', () => {
   it('reports an S3 failure as a StorageError with the cause', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r10.mp4');
-    server.routes.set(fullPath, servePattern(1000));
+    server.routes.set(fullPath, serveContent(1000));
 
     // Act
     const error = await rejectionOf(copier({ bucket: 'no-such-bucket' }).copy({ sessionId, source }));
@@ -368,7 +368,7 @@ describe('createRecordingCopier', () => {
   it('keeps the key inside the session folder whatever the ids hold', async () => {
     // Arrange
     const { source, fullPath } = recording('/r11.mp4');
-    server.routes.set(fullPath, servePattern(10));
+    server.routes.set(fullPath, serveContent(10));
     const sessionId = '..';
     const odd = { ...source, rid: '../../etc/passwd' };
 

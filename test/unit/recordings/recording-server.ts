@@ -1,12 +1,13 @@
 /**
- * A real HTTP server on 127.0.0.1 (ephemeral port) standing in for a recording host, plus a
- * deterministic byte pattern to serve, so tests can compute the expected digest on their own.
+ * A real HTTP server on 127.0.0.1 (ephemeral port) with a route per path, for tests that need
+ * answers the simulator's recording host does not give (redirects, odd headers, the Host seen);
+ * what it serves is the simulator's deterministic recording content.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { recordingStream } from '../../../dev/simulator/index.ts';
+import { digestOf } from '../../support/s3.ts';
 
 /** What the server saw of one request. */
 export interface SeenRequest {
@@ -52,34 +53,19 @@ export async function startRecordingServer(): Promise<RecordingServer> {
   };
 }
 
-const CHUNK = 64 * 1024;
+/** The rid whose simulated recording content every route serves. */
+const CONTENT_RID = 'recording-server';
 
-/** `total` deterministic, non-repeating-per-chunk bytes, in chunks of 64 KiB. */
-export function* patternChunks(total: number, onChunk?: () => void): Generator<Buffer> {
-  for (let offset = 0, index = 0; offset < total; offset += CHUNK, index += 1) {
-    const chunk = Buffer.alloc(Math.min(CHUNK, total - offset));
-    for (let i = 0; i < chunk.length; i += 1) chunk[i] = (index * 131 + i * 7 + (i >> 9)) & 0xff;
-    onChunk?.();
-    yield chunk;
-  }
+/** sha256 (hex) of the first `total` bytes the routes serve, computed apart from the code under test. */
+export async function contentDigest(total: number): Promise<string> {
+  return (await digestOf(recordingStream(CONTENT_RID, total))).sha256;
 }
 
-/** The SHA-256 (hex) of `patternChunks(total)`, computed independently of the code under test. */
-export function patternDigest(total: number): string {
-  const hash = createHash('sha256');
-  for (const chunk of patternChunks(total)) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-/** A route serving `total` pattern bytes with a Content-Length. */
-export function servePattern(
-  total: number,
-  headers: Record<string, string> = {},
-  onChunk?: () => void,
-): Route {
+/** A route serving `total` bytes of content with a Content-Length. */
+export function serveContent(total: number, headers: Record<string, string> = {}): Route {
   return (_req, res) => {
     res.writeHead(200, { 'content-length': String(total), ...headers });
-    pipeline(Readable.from(patternChunks(total, onChunk)), res).catch(() => {});
+    pipeline(recordingStream(CONTENT_RID, total), res).catch(() => {});
   };
 }
 
@@ -89,7 +75,7 @@ export function serveTruncated(announced: number, sent: number): Route {
     res.writeHead(200, { 'content-length': String(announced), 'content-type': 'video/mp4' });
     void (async () => {
       // Each write's callback means the bytes reached the socket, so the cut comes after them.
-      for (const chunk of patternChunks(sent)) {
+      for await (const chunk of recordingStream(CONTENT_RID, sent)) {
         await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
       }
       res.socket?.destroy();
