@@ -5,7 +5,6 @@
  * speaking PutEvents' protocol; CometChat is the simulator answering 503.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { type LocalQueues, startLocalQueues } from '../../dev/local-queue.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
-import { type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
+import { awsJson, type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
 
 type Consumer = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 interface SentEvent {
@@ -37,27 +36,11 @@ let eventBridge: ScriptedServer;
 let events: SentEvent[];
 let output: OutputCapture;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => {
-      text += chunk;
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
-
 /** Answers PutEvents with `answer`, keeping the entries when it took them all. */
 function putEvents(answer: { FailedEntryCount: number; Entries: object[] }): Step {
-  return (req, res) => {
-    void readBody(req).then((text) => {
-      if (answer.FailedEntryCount === 0)
-        events.push(...(JSON.parse(text) as { Entries: SentEvent[] }).Entries);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(answer));
-    });
-  };
+  return awsJson(200, answer, (text) => {
+    if (answer.FailedEntryCount === 0) events.push(...(JSON.parse(text) as { Entries: SentEvent[] }).Entries);
+  });
 }
 
 /** Queues a message for a call whose Get Call fails (503) on every receive the queue allows. */
