@@ -7,7 +7,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
@@ -27,14 +26,12 @@ import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../supp
 import { callItems } from '../support/dynamodb.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { type FifoQueues, sqsEvent, startFifoQueues } from '../support/fifo-queues.ts';
-import { importHandler } from '../support/handlers.ts';
+import { type EnrichCallHandler, importHandler, type QueueConsumerHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 import { storedDigest } from '../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../support/s3-fault-proxy.ts';
 import { awsJson, type ScriptedServer, type Step, startScriptedServer } from '../support/scripted-server.ts';
 
-type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
-type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 type SentEvent = { EventBusName: string; Source: string; DetailType: string; Detail: string };
 
 // 2024-02-29T10:00:00Z
@@ -98,17 +95,18 @@ function addCall(
 }
 
 /** The enrichCall handler, imported afresh (a cold start) with `env` over the stack's environment. */
-async function loadHandler(env: Record<string, string> = {}): Promise<Handler> {
+async function loadHandler(env: Record<string, string> = {}): Promise<EnrichCallHandler> {
   stack.applyEnv();
   delete process.env.ARCHIVE_KEY_TEMPLATE;
   delete process.env.EVENT_BUS_NAME;
   process.env.AWS_ENDPOINT_URL_S3 = s3Proxy.endpoint;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoProxy.endpoint;
   Object.assign(process.env, env);
-  return importHandler<Handler>('functions/enrich-call.ts');
+  return importHandler<EnrichCallHandler>('functions/enrich-call.ts');
 }
 
-const invoke = (handler: Handler, sessionId: string) => handler({ sessionId }, lambdaContext('enrichCall'));
+const invoke = (handler: EnrichCallHandler, sessionId: string) =>
+  handler({ sessionId }, lambdaContext('enrichCall'));
 
 async function callItem(sessionId: string): Promise<CallItem> {
   const items = await callItems(documents, stack.tableName, sessionId);
@@ -523,14 +521,14 @@ describe('events (EVENT_BUS_NAME)', () => {
 });
 
 /** The `enrich` queue consumer, dead-lettering into the queue emulator, with events on. */
-async function loadConsumer(): Promise<Consumer> {
+async function loadConsumer(): Promise<QueueConsumerHandler> {
   stack.applyEnv();
   Object.assign(process.env, {
     ...withBus(),
     AWS_ENDPOINT_URL_SQS: queues.server.address,
     ENRICH_DLQ_URL: queues.url(DLQ),
   });
-  return importHandler<Consumer>('functions/queue-consumer.ts');
+  return importHandler<QueueConsumerHandler>('functions/queue-consumer.ts');
 }
 
 /** `n` transcripts `t-<i>`, the later the newer. */

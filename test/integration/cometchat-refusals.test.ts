@@ -6,28 +6,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  SQSBatchResponse,
-  SQSEvent,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
-import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { type FifoQueues, sqsEvent, startFifoQueues } from '../support/fifo-queues.ts';
-import { importHandler } from '../support/handlers.ts';
+import {
+  type EnrichCallHandler,
+  importHandler,
+  type QueueConsumerHandler,
+  type WebhookHandler,
+} from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
-
-type EnrichCall = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<EnrichmentResult>;
-type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
-type Webhook = (
-  event: APIGatewayProxyEventV2,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const QUEUE = 'refusals-enrich.fifo';
 const DLQ = 'refusals-enrich-dlq.fifo';
@@ -36,7 +28,7 @@ const CREDENTIALS = 'cometchat:W3bh00kPassw0rd';
 let stack: LocalStack;
 let queues: FifoQueues;
 let output: OutputCapture;
-let enrichCall: EnrichCall;
+let enrichCall: EnrichCallHandler;
 
 const simulator = () => {
   if (!stack.simulator) throw new Error('the stack runs without its simulator');
@@ -61,7 +53,7 @@ beforeAll(async () => {
   output = captureOutput();
   stack = await startLocalStack({ simulator: { calls: [] } });
   queues = await startFifoQueues(QUEUE, DLQ);
-  enrichCall = await load<EnrichCall>('functions/enrich-call.ts');
+  enrichCall = await load<EnrichCallHandler>('functions/enrich-call.ts');
 });
 
 afterAll(async () => {
@@ -102,7 +94,7 @@ describe('CometChat refusing the request itself (issue 8.6)', () => {
   });
 
   it('is dead-lettered by the queue consumer at once, not handed back to SQS', async () => {
-    const consumer = await load<Consumer>('functions/queue-consumer.ts');
+    const consumer = await load<QueueConsumerHandler>('functions/queue-consumer.ts');
     const sessionId = `v1.us.refused.${randomUUID()}`;
     simulator().failNext({ sessionId }, { kind: 'status', status: 422, body: {} });
     const body = JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' });
@@ -147,10 +139,10 @@ describe("the webhook's duplicate check drops nothing real (issue 8.8)", () => {
   const fixture = JSON.parse(
     readFileSync(new URL('../fixtures/webhooks/recording-generated.json', import.meta.url), 'utf8'),
   ) as { data: Record<string, unknown> } & Record<string, unknown>;
-  let webhook: Webhook;
+  let webhook: WebhookHandler;
 
   beforeAll(async () => {
-    webhook = await load<Webhook>('functions/webhook.ts');
+    webhook = await load<WebhookHandler>('functions/webhook.ts');
   });
 
   /** A recording_generated delivery for `sessionId`, posted through the real handler. */
