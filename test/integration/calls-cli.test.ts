@@ -15,7 +15,7 @@ import { ensureTable, localClients, startDynalite } from '../../dev/local-aws.ts
 import { simulatorEnv } from '../../dev/local-stack.ts';
 import { type CometChatSimulator, startCometChatSimulator } from '../../dev/simulator/index.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
-import { json, type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
+import { json, readBody, type ScriptedServer, startScriptedServer } from '../support/scripted-server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dev', 'calls-cli.ts');
@@ -78,11 +78,7 @@ const stage = () => ({
   AWS_PROFILE: '',
 });
 
-async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = '';
-  for await (const chunk of req) text += String(chunk);
-  return JSON.parse(text) as Record<string, unknown>;
-}
+const bodyOf = async (req: IncomingMessage) => JSON.parse(await readBody(req)) as Record<string, unknown>;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'calls-cli-'));
