@@ -4,9 +4,6 @@
  * recording host (ranges, signed URLs, a fault hook per request).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -15,7 +12,6 @@ import {
   type LocalService,
   localClients,
   startDynalite,
-  startS3rver,
 } from '../../../dev/local-aws.ts';
 import {
   type CometChatSimulator,
@@ -30,17 +26,16 @@ import { type CopyFileSettings, copyFile } from '../../../lib/recordings/copy-fi
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
 import { createUploadRecords, type UploadRecords } from '../../../lib/store/upload-records.ts';
 import { CLEANUP_MS } from '../../../lib/time-budget.ts';
-import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
+import { defaultS3Client, startScratchS3rver } from '../../support/s3rver.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const BUCKET = 'copy-file-test';
 const TABLE = 'copy-file-test';
 
-let directory: string;
 let s3rver: LocalService;
 let dynalite: LocalService;
 let proxy: S3FaultProxy;
@@ -51,8 +46,7 @@ const local = { s3: undefined as unknown as S3Client, dynamodb: undefined as unk
 let records: ReturnType<typeof createUploadRecords>;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'copy-file-'));
-  [s3rver, dynalite] = await Promise.all([startS3rver({ directory }), startDynalite()]);
+  [s3rver, dynalite] = await Promise.all([startScratchS3rver('copy-file'), startDynalite()]);
   proxy = await startS3FaultProxy(s3rver.endpoint);
   const clients = localClients({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint });
   local.s3 = clients.s3;
@@ -71,7 +65,6 @@ afterAll(async () => {
   await sim.close();
   await proxy.close();
   await Promise.all([s3rver.close(), dynalite.close()]);
-  await rm(directory, { recursive: true, force: true });
 });
 
 beforeEach(() => {

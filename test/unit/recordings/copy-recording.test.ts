@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -9,14 +6,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
+import { ensureBucket, type LocalService } from '../../../dev/local-aws.ts';
 import type { RecordingEntry, RecordingSource } from '../../../lib/calls/types.ts';
 import { RecordingDownloadError, RecordingRejectedError, StorageError } from '../../../lib/errors.ts';
 import { createRecordingCopier } from '../../../lib/recordings/copy-recording.ts';
 import type { UrlPolicy } from '../../../lib/recordings/url-policy.ts';
-import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { headStatus, storedDigest as storedObjectDigest } from '../../support/s3.ts';
+import { defaultS3Client, startScratchS3rver } from '../../support/s3rver.ts';
 import {
   contentDigest,
   type RecordingServer,
@@ -32,15 +29,13 @@ const HOST = 'recordings.test';
 const QUERY = 'Expires=1700000000&Signature=s3cr3t-signature&Key-Pair-Id=KPAIRID';
 const NOW = new Date('2024-05-06T07:08:09.000Z');
 
-let directory: string;
 let s3rver: LocalService;
 let s3: S3Client;
 let server: RecordingServer;
 let policy: UrlPolicy;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'copy-recording-'));
-  s3rver = await startS3rver({ directory });
+  s3rver = await startScratchS3rver('copy-recording');
   s3 = defaultS3Client(s3rver.endpoint);
   await ensureBucket(s3, BUCKET);
   server = await startRecordingServer();
@@ -54,7 +49,6 @@ afterAll(async () => {
   s3.destroy();
   await server.close();
   await s3rver.close();
-  await rm(directory, { recursive: true, force: true });
 });
 
 beforeEach(() => {

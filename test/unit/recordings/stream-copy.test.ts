@@ -3,34 +3,29 @@
  * while every upload slot is busy, so memory is bounded by design, not by the garbage collector.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBucket, type LocalService, startS3rver } from '../../../dev/local-aws.ts';
+import { ensureBucket, type LocalService } from '../../../dev/local-aws.ts';
 import { recordingStream } from '../../../dev/simulator/index.ts';
 import { RecordingDownloadError } from '../../../lib/errors.ts';
 import { createResumableSha256 } from '../../../lib/recordings/resumable-sha256.ts';
 import { copyStream } from '../../../lib/recordings/stream-copy.ts';
-import { defaultS3Client } from '../../support/default-s3-client.ts';
 import { rejectionOf } from '../../support/errors.ts';
 import { digestOf, headStatus, storedDigest } from '../../support/s3.ts';
 import { type S3FaultProxy, startS3FaultProxy } from '../../support/s3-fault-proxy.ts';
+import { defaultS3Client, startScratchS3rver } from '../../support/s3rver.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const BUCKET = 'stream-copy-test';
 
-let directory: string;
 let s3rver: LocalService;
 let proxy: S3FaultProxy;
 let s3: S3Client;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'stream-copy-'));
-  s3rver = await startS3rver({ directory });
+  s3rver = await startScratchS3rver('stream-copy');
   proxy = await startS3FaultProxy(s3rver.endpoint);
   s3 = defaultS3Client(proxy.endpoint);
   await ensureBucket(s3, BUCKET);
@@ -40,7 +35,6 @@ afterAll(async () => {
   s3.destroy();
   await proxy.close();
   await s3rver.close();
-  await rm(directory, { recursive: true, force: true });
 });
 
 /** A body of `size` bytes that counts what has been pulled from it. */
