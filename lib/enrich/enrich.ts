@@ -15,7 +15,7 @@ import type {
   TranscriptSource,
 } from '../calls/types.ts';
 import type { CometChatClient, RawCall } from '../cometchat/client.ts';
-import { applyErasure } from '../erase/apply.ts';
+import { applyErasure, erasureForHeld } from '../erase/apply.ts';
 import type { Erasure } from '../erase/erased-set.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
 import type { TranscriptCopier } from '../recordings/copy-transcript.ts';
@@ -139,8 +139,12 @@ export async function enrichCall(
   };
 
   let fetched = await fetchCall();
+  const previous = await deps.store.load(sessionId, { signal });
   if (deps.erasure) {
     erasure = await deps.erasure(fetched.call, { signal });
+    // Legal hold wins: a held call takes no erasure it was not given already (its new
+    // recordings and transcripts are still archived).
+    if (previous?.call.held === true) erasure = erasureForHeld(erasure, previous.call);
     if (erasure.action !== 'keep') observe({ kind: 'erased', sessionId, action: erasure.action });
     if (erasure.action === 'skip') {
       return {
@@ -163,7 +167,6 @@ export async function enrichCall(
     participants: fetched.call.participants.length,
     recordings: fetched.recordings.length,
   });
-  const previous = await deps.store.load(sessionId, { signal });
   // A stored call stays in the folder its manifest names, whatever the template says since.
   const folder =
     (previous?.call.manifestKey && folderOfManifestKey(previous.call.manifestKey)) ||

@@ -276,6 +276,87 @@ describe('held calls', () => {
   });
 });
 
+describe('a hold wins over a later enrichment', () => {
+  const hold = (sessionId: string) =>
+    setHold(
+      {
+        store: createCallStore({ tableName: stack.tableName, client: documents }),
+        s3: stack.clients.s3,
+        bucket: stack.bucket,
+      },
+      sessionId,
+      true,
+    );
+  const storedCall = async (sessionId: string) =>
+    (await callItems(documents, stack.tableName, sessionId)).find((i) => i.sk === 'CALL') as
+      | Record<string, unknown>
+      | undefined;
+  const indexedUids = async (sessionId: string) =>
+    (await callItems(documents, stack.tableName, sessionId))
+      .filter((i) => i.entity === 'participant')
+      .map((i) => i.uid)
+      .sort();
+
+  it.each(['redact', 'delete'] as const)(
+    'erase in %s mode without includeHeld: the held call enriched again is stored as it was',
+    async (mode) => {
+      const uid = `hod-${mode}`;
+      const held = addCall([uid, 'amy-0815']);
+      const other = addCall([uid, 'bea-2718']);
+      await enrich(held);
+      await enrich(other);
+      await hold(held);
+      const before = await storedCall(held);
+
+      const result = await eraseUser({ uid, mode }, eraseDeps);
+      expect(result).toMatchObject({ calls: 2, erased: 1, held: [held], sessionIds: [other] });
+
+      const again = await enrich(held);
+
+      expect(again.skipped).toBeUndefined();
+      expect(again).toMatchObject({
+        participants: 2,
+        recordings: [expect.objectContaining({ copied: false })],
+      });
+      const after = await storedCall(held);
+      expect(after).toMatchObject({ held: true, initiator: uid });
+      expect(after?.participants).toEqual(before?.participants);
+      expect(await indexedUids(held)).toEqual(['amy-0815', uid].sort());
+      const manifest = await text(`recordings/${held}/call.json`);
+      expect(manifest).toContain(uid);
+      expect(manifest).not.toContain(`erased:${result.uidHash}`);
+
+      // Their call that is not held stays erased when enriched again.
+      const otherAgain = await enrich(other);
+      if (mode === 'delete') {
+        expect(otherAgain.skipped).toBe('erased');
+        expect(await callItems(documents, stack.tableName, other)).toEqual([]);
+      } else {
+        expect(otherAgain.skipped).toBeUndefined();
+        expect((await storedCall(other))?.initiator).toBe(`erased:${result.uidHash}`);
+        expect(await indexedUids(other)).toEqual(['bea-2718']);
+        expect(await text(`recordings/${other}/call.json`)).not.toContain(uid);
+      }
+    },
+  );
+
+  it('a held call erased with includeHeld stays redacted when enriched again', async () => {
+    const uid = 'hod-included';
+    const held = addCall([uid, 'amy-0815']);
+    await enrich(held);
+    await hold(held);
+    const result = await eraseUser({ uid, mode: 'redact', includeHeld: true }, eraseDeps);
+    expect(result).toMatchObject({ erased: 1, held: [] });
+
+    const again = await enrich(held);
+
+    expect(again.skipped).toBeUndefined();
+    expect(await storedCall(held)).toMatchObject({ held: true, initiator: `erased:${result.uidHash}` });
+    expect(await indexedUids(held)).toEqual(['amy-0815']);
+    expect(await text(`recordings/${held}/call.json`)).not.toContain(uid);
+  });
+});
+
 describe('a dry run', () => {
   it('lists what would go and changes nothing', async () => {
     const first = addCall(['dot-3141', 'amy-0815']);
