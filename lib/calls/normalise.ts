@@ -90,7 +90,8 @@ export function normaliseCall(raw: unknown, expectedSessionId?: string): Normali
     participants,
     recordings: [],
     transcripts: [],
-    ...dayIndexKeys(sessionId, initiatedAt),
+    // CometChat sometimes sends startedAt in place of initiatedAt; a call with neither has no day.
+    ...dayIndexKeys(sessionId, initiatedAt ?? startedAt),
   });
   return { call, recordings, transcripts };
 }

@@ -113,9 +113,9 @@ export interface CallDraft {
   manifestKey?: string;
   /** Under legal hold (`calls hold`): never expires. The archive's own state, kept by every merge. */
   held?: true;
-  /** `DAY#<YYYY-MM-DD>` of `initiatedAt` (UTC); absent when `initiatedAt` is. */
+  /** `DAY#<YYYY-MM-DD>` of `initiatedAt`, else `startedAt` (UTC); absent when the call has neither. */
   gsi2pk?: string;
-  /** `<initiatedAt ISO>#<sessionId>`. */
+  /** `<initiatedAt (else startedAt) ISO>#<sessionId>`. */
   gsi2sk?: string;
 }
 
@@ -144,8 +144,8 @@ export interface ParticipantIndexItem extends Participant {
   sessionId: string;
   /** `USER#<uid>`. */
   gsi1pk: string;
-  /** `<initiatedAt ISO>#<sessionId>`; absent when the call has no `initiatedAt`. */
-  gsi1sk?: string;
+  /** `<initiatedAt, else startedAt, else 0000-00-00T00:00:00.000Z>#<sessionId>` (store/participant-index). */
+  gsi1sk: string;
   /** The call item's `expiresAt`: an index item expires with its call. */
   expiresAt?: number;
 }

@@ -33,6 +33,23 @@ function keyPart(id: string): string {
 }
 
 /**
+ * The `byUser` sort key's time when a call has neither `initiatedAt` nor `startedAt`: it sorts
+ * before every real time, so such a call lists as the user's oldest and is still found.
+ */
+export const UNDATED_SORT_TIME = '0000-00-00T00:00:00.000Z';
+
+/**
+ * `<time ISO>#<sessionId>`: the call's `initiatedAt`, else its `startedAt` (CometChat sometimes
+ * sends only that), else {@link UNDATED_SORT_TIME}. Always set: `byUser` is a sparse index, and
+ * an item without it would leave the call out of `list --user` and erasure.
+ */
+export function userIndexSortKey(call: Pick<CallDraft, 'sessionId' | 'initiatedAt' | 'startedAt'>): string {
+  const at = call.initiatedAt ?? call.startedAt;
+  const time = at === undefined ? UNDATED_SORT_TIME : new Date(at * 1000).toISOString();
+  return `${time}#${call.sessionId}`;
+}
+
+/**
  * The index items of `call`: sk `PARTICIPANT#<uid>#<deviceId or ->`, and `#2`, `#3`… for
  * repeats of a (uid, device) pair in list order (which the normaliser fixes by content). A
  * redacted participant (erasure) has none: nobody finds the call through them. Each carries the
@@ -41,8 +58,7 @@ function keyPart(id: string): string {
 export function participantIndexItems(
   call: CallDraft & Pick<Partial<CallItem>, 'expiresAt'>,
 ): ParticipantIndexItem[] {
-  const initiatedIso =
-    call.initiatedAt === undefined ? undefined : new Date(call.initiatedAt * 1000).toISOString();
+  const gsi1sk = userIndexSortKey(call);
   const seen = new Map<string, number>();
   return call.participants.flatMap((participant) => {
     if (participant.redacted === true) return [];
@@ -60,7 +76,7 @@ export function participantIndexItems(
         entity: 'participant',
         sessionId: call.sessionId,
         gsi1pk: `USER#${participant.uid}`,
-        gsi1sk: initiatedIso === undefined ? undefined : `${initiatedIso}#${call.sessionId}`,
+        gsi1sk,
         expiresAt: call.expiresAt,
       }),
     ];

@@ -43,8 +43,11 @@ let countedDeps: EnrichDependencies;
 let dynamoProxy: CountingProxy;
 let sequence = 0;
 
-/** Serves an ended call between `uids` with one small recording; returns its session id. */
-function addCall(uids: string[]): string {
+/**
+ * Serves an ended call between `uids` with one small recording, without the `omit`ted fields of
+ * its Get Call response; returns its session id.
+ */
+function addCall(uids: string[], omit: readonly string[] = []): string {
   sequence += 1;
   const sessionId = `v1.us.erase-test.${T0}.${sequence}`;
   const call: SimulatedCall = {
@@ -71,6 +74,7 @@ function addCall(uids: string[]): string {
     },
     recordings: [{ rid: `rec-${sequence}`, bytes: 4096 }],
   };
+  for (const field of omit) delete call.raw[field];
   stack.simulator?.addCall(call);
   return sessionId;
 }
@@ -354,6 +358,36 @@ describe('a hold wins over a later enrichment', () => {
     expect(await storedCall(held)).toMatchObject({ held: true, initiator: `erased:${result.uidHash}` });
     expect(await indexedUids(held)).toEqual(['amy-0815']);
     expect(await text(`recordings/${held}/call.json`)).not.toContain(uid);
+  });
+});
+
+describe('calls without initiatedAt', () => {
+  const find = (uid: string) => listByUser({ client: documents, tableName: stack.tableName }, { uid });
+
+  it.each([
+    ['neither initiatedAt nor startedAt', true],
+    ['only startedAt', false],
+  ])('are found through byUser (list --user) and erased: a call with %s', async (_, undated) => {
+    const uid = undated ? 'uma-0001' : 'uma-0002';
+    const sessionId = addCall([uid, 'amy-0815'], undated ? ['initiatedAt', 'startedAt'] : ['initiatedAt']);
+    await enrich(sessionId);
+    const stored = (await callItems(documents, stack.tableName, sessionId)).find((i) => i.sk === 'CALL');
+    expect(stored).toBeDefined();
+    expect(stored?.initiatedAt).toBeUndefined();
+    expect(stored?.startedAt === undefined).toBe(undated);
+    // byDay: the day it started; a call with no time at all has no day.
+    expect(stored?.gsi2pk === undefined).toBe(undated);
+
+    const listed = await find(uid);
+    expect(listed.total).toBe(1);
+    expect(listed.calls.map((c) => c.sessionId)).toEqual([sessionId]);
+
+    const result = await eraseUser({ uid, mode: 'delete' }, eraseDeps);
+
+    expect(result).toMatchObject({ calls: 1, erased: 1, sessionIds: [sessionId] });
+    expect(await callItems(documents, stack.tableName, sessionId)).toEqual([]);
+    expect((await find(uid)).total).toBe(0);
+    expect(await everything()).not.toMatch(new RegExp(`${uid}|Full Name Of ${uid}`));
   });
 });
 

@@ -36,9 +36,11 @@ export function expectValidNormalisedCall(result: NormalisedCall): void {
   expect(call.recordings).toEqual([]);
   expect(call.transcripts).toEqual([]);
   if (recordings.length > 0) expect(call.hasRecording).toBe(true);
-  expect(call.gsi2pk === undefined).toBe(call.initiatedAt === undefined);
-  if (call.initiatedAt !== undefined) {
-    const iso = new Date(call.initiatedAt * 1000).toISOString();
+  // byDay: initiatedAt, else startedAt (sometimes sent in its place); neither, no day.
+  const at = call.initiatedAt ?? call.startedAt;
+  expect(call.gsi2pk === undefined).toBe(at === undefined);
+  if (at !== undefined) {
+    const iso = new Date(at * 1000).toISOString();
     expect(call.gsi2pk).toBe(`DAY#${iso.slice(0, 10)}`);
     expect(call.gsi2sk).toBe(`${iso}#${call.sessionId}`);
   }

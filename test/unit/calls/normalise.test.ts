@@ -251,6 +251,26 @@ describe('normaliseCall', () => {
       });
     });
 
+    it('files a call that has startedAt but no initiatedAt under the day it started', () => {
+      const raw = call({ startedAt: SECONDS + 5 });
+      delete raw.initiatedAt;
+
+      const { call: item } = normaliseCall(raw);
+
+      expect(item.initiatedAt).toBeUndefined();
+      expect(item).toMatchObject({
+        startedAt: SECONDS + 5,
+        gsi2pk: 'DAY#2024-05-20',
+        gsi2sk: `${new Date((SECONDS + 5) * 1000).toISOString()}#${SESSION}`,
+      });
+    });
+
+    it('prefers initiatedAt over startedAt for the day', () => {
+      const { call: item } = normaliseCall(call({ initiatedAt: SECONDS, startedAt: SECONDS + 86_400 }));
+
+      expect(item.gsi2sk).toBe(`${ISO}#${SESSION}`);
+    });
+
     it('leaves negative, non-numeric and absurd timestamps absent, and the indexes with them', () => {
       const raw = call({ initiatedAt: -5, startedAt: 'yesterday', endedAt: 1e20 });
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Participant } from '../../../lib/calls/types.ts';
-import { participantIndexItems } from '../../../lib/store/participant-index.ts';
+import {
+  participantIndexItems,
+  UNDATED_SORT_TIME,
+  userIndexSortKey,
+} from '../../../lib/store/participant-index.ts';
 import { callDraft, T0 } from './call-records.ts';
 
 const SESSION = 'v1.us.index';
@@ -27,6 +31,27 @@ describe('participantIndexItems', () => {
       gsi1pk: 'USER#alice',
       gsi1sk: `2023-11-14T22:13:20.000Z#${SESSION}`,
     });
+  });
+
+  it('always has a byUser sort key: initiatedAt, else startedAt, else a time that sorts oldest', () => {
+    const keyOf = (times: { initiatedAt?: number; startedAt?: number }) => {
+      const {
+        initiatedAt: _i,
+        startedAt: _s,
+        ...draft
+      } = callDraft(SESSION, {
+        status: 'ended',
+        participants: [{ uid: 'a' }],
+      });
+      return participantIndexItems({ ...draft, ...times })[0]?.gsi1sk;
+    };
+
+    expect(keyOf({ initiatedAt: T0, startedAt: T0 + 60 })).toBe(`2023-11-14T22:13:20.000Z#${SESSION}`);
+    expect(keyOf({ startedAt: T0 + 60 })).toBe(`2023-11-14T22:14:20.000Z#${SESSION}`);
+    expect(keyOf({})).toBe(`${UNDATED_SORT_TIME}#${SESSION}`);
+    expect(UNDATED_SORT_TIME).toBe('0000-00-00T00:00:00.000Z');
+    expect(`${UNDATED_SORT_TIME}#${SESSION}` < `${new Date(0).toISOString()}#${SESSION}`).toBe(true);
+    expect(userIndexSortKey({ sessionId: SESSION })).toBe(keyOf({}));
   });
 
   it('numbers repeats of a (uid, device) pair in list order', () => {
