@@ -82,13 +82,13 @@ export function callItemFromManifest(manifest: unknown, where: string): CallItem
     throw new InvalidCallDataError(`${where} does not hold a call item`);
   }
   const kept = call as unknown as ManifestCall;
-  const initiatedAt = typeof kept.initiatedAt === 'number' ? kept.initiatedAt : undefined;
+  const dated = [kept.initiatedAt, kept.startedAt].find((t) => typeof t === 'number');
   return {
     ...kept,
     pk: callPk(kept.sessionId),
     sk: 'CALL',
     entity: 'call',
-    ...dayIndexKeys(kept.sessionId, initiatedAt),
+    ...dayIndexKeys(kept.sessionId, dated),
     publishedRevision: kept.revision,
   };
 }

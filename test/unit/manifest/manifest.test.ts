@@ -77,6 +77,15 @@ describe('buildManifest and callItemFromManifest', () => {
     });
   });
 
+  it('files a call with only startedAt under its day, as normalisation does', () => {
+    const { initiatedAt: _initiatedAt, ...rest } = CALL;
+    const startedOnly: CallItem = { ...rest, startedAt: 1_709_200_800 };
+
+    const rebuilt = callItemFromManifest(JSON.parse(JSON.stringify(buildManifest(startedOnly, {}))), 'm');
+
+    expect(rebuilt).toMatchObject({ gsi2pk: 'DAY#2024-02-29', gsi2sk: '2024-02-29T10:00:00.000Z#s1' });
+  });
+
   it.each([
     ['another version', { manifestVersion: 2, call: {} }],
     ['no call', { manifestVersion: 1 }],
