@@ -27,7 +27,7 @@ import {
   type ParticipantIndexItem,
 } from '../calls/types.ts';
 import type { RetentionConfig } from '../config.ts';
-import { StorageError } from '../errors.ts';
+import { InvalidCallDataError, StorageError } from '../errors.ts';
 import { expiresAt } from '../retention/retention.ts';
 import { assertStorable } from './call-limits.ts';
 import { mergeCall, sameCall } from './merge-call.ts';
@@ -217,6 +217,13 @@ export function createCallStore(options: {
     // Other sort-key prefixes in the partition belong to other features: not ours to read.
     const call = items.find((item) => item.sk === CALL_SK);
     if (!call) return undefined;
+    // Retrying cannot help, and writing over it would drop what 0.1.0 kept in other items.
+    if (!Number.isSafeInteger(call.revision)) {
+      throw new InvalidCallDataError(
+        `the stored call item for session ${JSON.stringify(sessionId)} has no revision: it was written ` +
+          'by version 0.1.0, whose table layout contract v2 replaced; empty the table and rebuild it',
+      );
+    }
     const index = items.filter((item) => String(item.sk).startsWith(PARTICIPANT_PREFIX));
     return { call: call as unknown as CallItem, index: index as unknown as ParticipantIndexItem[] };
   }

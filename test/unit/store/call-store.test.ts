@@ -148,6 +148,24 @@ describe('createCallStore', () => {
     });
   });
 
+  describe('a table written by 0.1.0', () => {
+    it('refuses, permanently and before any write, a call item without a revision', async () => {
+      const sessionId = newSessionId();
+      const legacy = { pk: callPk(sessionId), sk: 'CALL', sessionId, status: 'ended', contentHash: 'x' };
+      await client.send(new PutCommand({ TableName: TABLE, Item: legacy }));
+
+      let error: unknown;
+      const writes = await table.writesDuring(async () => {
+        error = await store.load(sessionId).catch((e: unknown) => e);
+      });
+
+      expect(error).toBeInstanceOf(InvalidCallDataError);
+      expect((error as Error).message).toMatch(/0\.1\.0/);
+      expect(writes).toBe(0);
+      expect(await partition(sessionId)).toEqual([legacy]);
+    });
+  });
+
   describe('versions', () => {
     it('moves an ongoing call to ended and brings the index in line, deleting the dropped entry', async () => {
       const sessionId = newSessionId();
