@@ -193,17 +193,26 @@ async function redactUser(
   if (analyticsKey) await deleteOlderVersions(deps, analyticsKey, signal);
 }
 
-/** Runs `work` on each item, `CONCURRENCY` at a time; the first failure fails the whole. */
+/**
+ * Runs `work` on each item, `CONCURRENCY` at a time. The first failure stops new items and fails
+ * the whole, but only once the items under way have settled: none outlives the handler's throw.
+ */
 async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const item = items[next] as T;
       next += 1;
-      await work(item);
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /** Erases the user `event.uid` as the contract describes. Throws `EraseInputError` or `StorageError`. */

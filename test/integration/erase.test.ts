@@ -472,6 +472,72 @@ describe('a user with 300 calls', () => {
   }, 180_000);
 });
 
+describe('a failure part-way', () => {
+  it('throws only once the calls under way have settled, and starts no other', async () => {
+    const uid = 'fails-4242';
+    for (let i = 0; i < 8; i += 1) {
+      const sessionId = `v1.us.fails.${i}`;
+      await eraseDeps.store.save(
+        {
+          pk: callPk(sessionId),
+          sk: 'CALL',
+          entity: 'call',
+          sessionId,
+          status: 'ended',
+          initiatedAt: T0 + i * 60,
+          hasRecording: false,
+          participants: [{ uid }, { uid: 'amy-0815' }],
+          recordings: [],
+          transcripts: [],
+          ...dayIndexKeys(sessionId, T0 + i * 60),
+        },
+        { previous: undefined },
+      );
+    }
+    // The first call's load fails; the others started with it go on only once it has.
+    let failed = (): void => {};
+    const failing = new Promise<void>((resolve) => {
+      failed = resolve;
+    });
+    const loads: Promise<unknown>[] = [];
+    let settled = false;
+    let sentAfterwards = 0;
+    const counted = <C extends { send: (...args: never[]) => unknown }>(client: C): C =>
+      ({
+        send: (...args: Parameters<C['send']>) => {
+          if (settled) sentAfterwards += 1;
+          return client.send(...args);
+        },
+      }) as unknown as C;
+    const deps: EraseDependencies = {
+      ...eraseDeps,
+      client: counted(eraseDeps.client),
+      s3: counted(eraseDeps.s3),
+      store: {
+        ...eraseDeps.store,
+        load: (sessionId, options) => {
+          const load =
+            loads.length === 0
+              ? Promise.reject(new Error('injected load failure')).finally(failed)
+              : failing.then(() => eraseDeps.store.load(sessionId, options));
+          loads.push(load);
+          return load;
+        },
+      },
+    };
+
+    const error = await rejectionOf(eraseUser({ uid, mode: 'delete' }, deps));
+    settled = true;
+    await Promise.allSettled(loads);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(error.message).toBe('injected load failure');
+    expect(sentAfterwards).toBe(0);
+    // The failed one and the three started alongside it (CONCURRENCY 4); none of the other four.
+    expect(loads).toHaveLength(4);
+  });
+});
+
 describe('s3rver and versions', () => {
   it('refuses ListObjectVersions (405), so locally erasure deletes the current objects, all there are', async () => {
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'probe/a', Body: 'a' }));
