@@ -62,9 +62,9 @@ export class CometChatUnavailableError extends EnrichmentError {
 }
 
 /**
- * CometChat answered 2xx but the payload lacks what a call cannot do without (a session id,
- * a status we can place). Trying again will not change CometChat's answer, so it is permanent.
- * An addition to the contract's list.
+ * CometChat answered 2xx but the payload cannot be archived as it is: it lacks what a call cannot
+ * do without (a session id, a status we can place), or it is beyond what the table can hold (the
+ * message names the limit). Trying again will not change that, so it is permanent.
  */
 export class InvalidCallDataError extends EnrichmentError {
   override readonly name = 'InvalidCallDataError';
@@ -91,9 +91,9 @@ export class RecordingRejectedError extends EnrichmentError {
 }
 
 /**
- * An AWS dependency (DynamoDB, S3, SSM, SQS) failed in a way the SDK's own retries did not
- * absorb (throttling, a network failure, a service error). An addition to the contract's list;
- * always worth retrying.
+ * An AWS dependency (DynamoDB, S3, SSM, SQS, EventBridge) failed in a way the SDK's own retries
+ * did not absorb (throttling, a network failure, a service error); the cause is the service's
+ * own error. Always worth retrying.
  */
 export class StorageError extends EnrichmentError {
   override readonly name = 'StorageError';
@@ -135,7 +135,7 @@ export function isPermanent(error: unknown): boolean {
 
 /**
  * The queue consumer did not start a message because too little of the invocation was left to
- * finish it; SQS hands it out again later. Always retryable. An addition to the contract's list.
+ * finish it (or the work outran the invocation's budget); SQS hands it out again later. Retryable.
  */
 export class OutOfTimeError extends EnrichmentError {
   override readonly name = 'OutOfTimeError';

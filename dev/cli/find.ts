@@ -9,7 +9,7 @@ import { withArchive } from './target.ts';
 export const show = command({
   help: withCommonHelp(`Usage: npm run calls -- show <sessionId> [options]
 
-Prints what is stored for one call: the call item, its participants and its recordings.`),
+Prints what is stored for one call: the call item, its participants, recordings and transcripts.`),
   options: {},
   async run({ positionals }, { name, target, json, io }) {
     const sessionId = await oneSessionId(positionals, name);
