@@ -1,5 +1,5 @@
 /**
- * The one module that reads `process.env`. Each function validates the variables one part of
+ * The one module that reads configuration from `process.env`. Each function validates the variables one part of
  * the system needs and returns a frozen, typed object; handlers call them once at module scope,
  * so a missing or malformed variable fails the container at start-up with a message naming it.
  */
@@ -372,4 +372,23 @@ export const RETENTION_TTL_ATTRIBUTE = 'expiresAt';
 export function readRetentionConfig(env: Env = process.env): RetentionConfig | undefined {
   const days = wholeNumber(env, 'RETENTION_DAYS', 0, 0, 36_500);
   return days === 0 ? undefined : Object.freeze({ days, ttlAttribute: RETENTION_TTL_ATTRIBUTE });
+}
+
+/** Where the erasure salt comes from: the salt itself (local) or a Secrets Manager secret (deployed). */
+export type ErasureSaltSource = { readonly value: string } | { readonly secretId: string };
+
+/** Shorter salts are guessable; the generated secret is 64 characters. */
+export const MIN_ERASURE_SALT_LENGTH = 16;
+
+/** ERASURE_SALT or ERASURE_SALT_SECRET, or undefined when neither is set. */
+export function readErasureSalt(env: Env = process.env): ErasureSaltSource | undefined {
+  const value = optional(env, 'ERASURE_SALT');
+  if (value !== undefined) {
+    if (value.length < MIN_ERASURE_SALT_LENGTH) {
+      throw new ConfigError(`ERASURE_SALT must be at least ${MIN_ERASURE_SALT_LENGTH} characters`);
+    }
+    return Object.freeze({ value });
+  }
+  const secretId = optional(env, 'ERASURE_SALT_SECRET');
+  return secretId === undefined ? undefined : Object.freeze({ secretId });
 }

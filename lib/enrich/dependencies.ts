@@ -12,13 +12,14 @@ import { createCometChatClient } from '../cometchat/client.ts';
 import {
   readArchiveKeyTemplate,
   readCometChatConfig,
+  readErasureSalt,
   readEventsConfig,
   readRecordingsConfig,
   readRetentionConfig,
   readStoreConfig,
 } from '../config.ts';
 import { erasureCheck } from '../erase/erased-set.ts';
-import { saltFromEnv } from '../erase/salt.ts';
+import { saltProvider } from '../erase/salt.ts';
 import type { EventSink } from '../events/archive-events.ts';
 import type { ManifestStore } from '../manifest/manifest-store.ts';
 import type { RecordingCopier } from '../recordings/copy-recording.ts';
@@ -139,10 +140,10 @@ export function enrichDependenciesFromEnv(
       });
 
   // With an erasure salt configured (always, deployed), the erased set is consulted per call.
-  const erasure =
-    env.ERASURE_SALT || env.ERASURE_SALT_SECRET
-      ? erasureCheck({ client: documents, tableName: storeConfig.tableName, salt: saltFromEnv(env) })
-      : undefined;
+  const saltSource = readErasureSalt(env);
+  const erasure = saltSource
+    ? erasureCheck({ client: documents, tableName: storeConfig.tableName, salt: saltProvider(saltSource) })
+    : undefined;
 
   return {
     cometChat,

@@ -5,11 +5,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../aws/dynamodb.ts';
-import { readRecordingsConfig, readRetentionConfig, readStoreConfig } from '../config.ts';
+import { readErasureSalt, readRecordingsConfig, readRetentionConfig, readStoreConfig } from '../config.ts';
+import { ConfigError } from '../errors.ts';
 import { createManifestStore } from '../manifest/manifest-store.ts';
 import { createCallStore } from '../store/call-store.ts';
 import type { EraseDependencies } from './erase.ts';
-import { saltFromEnv } from './salt.ts';
+import { saltProvider } from './salt.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -20,7 +21,9 @@ export function eraseDependenciesFromEnv(
 ): EraseDependencies {
   const { tableName } = readStoreConfig(env);
   const { bucket, forcePathStyle } = readRecordingsConfig(env);
-  const salt = saltFromEnv(env);
+  const saltSource = readErasureSalt(env);
+  if (!saltSource) throw new ConfigError('ERASURE_SALT_SECRET (or ERASURE_SALT) is required but not set');
+  const salt = saltProvider(saltSource);
   const client = clients.dynamodb ?? createDocumentClient();
   const s3 = clients.s3 ?? new S3Client({ forcePathStyle });
   return {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ARCHIVE_KEY_PLACEHOLDERS,
   readArchiveKeyTemplate,
+  readErasureSalt,
   readEventsConfig,
   readRetentionConfig,
 } from '../../lib/config.ts';
@@ -153,5 +154,25 @@ describe('readRetentionConfig', () => {
     expect(configError(() => readRetentionConfig({ RETENTION_DAYS: bad })).message).toBe(
       'RETENTION_DAYS must be a whole number from 0 to 36500',
     );
+  });
+});
+
+describe('readErasureSalt', () => {
+  it('is undefined when neither variable is set, so enrichment skips the erased set', () => {
+    expect(readErasureSalt({})).toBeUndefined();
+    expect(readErasureSalt({ ERASURE_SALT: '  ', ERASURE_SALT_SECRET: '' })).toBeUndefined();
+  });
+
+  it('takes the salt itself before the secret that holds it', () => {
+    expect(readErasureSalt({ ERASURE_SALT: 'a-local-salt-of-20c', ERASURE_SALT_SECRET: 's' })).toEqual({
+      value: 'a-local-salt-of-20c',
+    });
+    expect(readErasureSalt({ ERASURE_SALT_SECRET: 'archive/erasure-salt' })).toEqual({
+      secretId: 'archive/erasure-salt',
+    });
+  });
+
+  it('refuses a salt too short to keep a uid from being guessed back, naming the variable', () => {
+    expect(configError(() => readErasureSalt({ ERASURE_SALT: 'short' })).message).toMatch(/^ERASURE_SALT /);
   });
 });
