@@ -1,13 +1,15 @@
 /**
  * SQS FIFO queues for `npm start` and the tests: fauxqs (an SQS emulator in this process, over
  * real HTTP) holds the queues, with its own FIFO semantics (message groups, deduplication ids,
- * visibility, redrive to a dead-letter queue after `maxReceiveCount` receives). The handlers' real
- * SQS clients reach it through AWS_ENDPOINT_URL_SQS. What fauxqs does not do, Lambda's event
- * source mapping, is the poller here: it receives batches, hands them to a consumer (the real
- * `enrich` handler) as SQS events, deletes what succeeded and lets the failures come back.
+ * visibility, redrive to a dead-letter queue after `maxReceiveCount` receives), on 127.0.0.1 only.
+ * The handlers' real SQS clients reach it through AWS_ENDPOINT_URL_SQS. What fauxqs does not do,
+ * Lambda's event source mapping, is the poller here: it receives batches, hands them to a consumer
+ * (the real `enrich` handler) as SQS events, deletes what succeeded and lets the failures come back.
  */
+import type { AddressInfo } from 'node:net';
 import {
   ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -15,9 +17,62 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { buildApp, type FauxqsServer } from 'fauxqs';
 
 const REGION = 'us-east-1';
+
+/** A queue as fauxqs's inspection route describes it. */
+export type QueueState = NonNullable<ReturnType<FauxqsServer['inspectQueue']>>;
+
+/** fauxqs serving over real HTTP on the loopback only. */
+export interface QueueServer {
+  /** For AWS_ENDPOINT_URL_SQS. */
+  readonly endpoint: string;
+  /** Where its socket is bound (127.0.0.1). */
+  readonly address: AddressInfo;
+  /** An SQS client on {@link endpoint}. */
+  readonly sqs: SQSClient;
+  /** Creates FIFO queue `name` and returns its URL on {@link endpoint}. */
+  createFifoQueue(name: string): Promise<string>;
+  /** Queue `name` with every message it holds, through fauxqs's inspection route. */
+  inspect(name: string): Promise<QueueState>;
+  close(): Promise<void>;
+}
+
+/** Starts fauxqs on 127.0.0.1 (`port` 0: an ephemeral one). */
+export async function startQueueServer(port = 0): Promise<QueueServer> {
+  const app = buildApp({ logger: false });
+  // Not startFauxqs: it listens on 0.0.0.0, an unauthenticated SQS for the whole local network.
+  await app.listen({ port, host: '127.0.0.1' });
+  const address = app.server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const sqs = new SQSClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  return {
+    endpoint,
+    address,
+    sqs,
+    async createFifoQueue(name) {
+      const { QueueUrl = '' } = await sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: 'true' } }),
+      );
+      // The same path on the endpoint keeps every request on 127.0.0.1, whatever host fauxqs names.
+      return `${endpoint}${new URL(QueueUrl).pathname}`;
+    },
+    async inspect(name) {
+      const response = await fetch(`${endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
+      if (!response.ok) throw new Error(`no local queue ${name} (HTTP ${response.status})`);
+      return (await response.json()) as QueueState;
+    },
+    async close() {
+      sqs.destroy();
+      await app.close();
+    },
+  };
+}
 
 /** What the consumer receives and answers (the `enrich` handler, wrapped with a context). */
 export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
@@ -51,10 +106,12 @@ export interface LocalMessage {
 export interface LocalQueues {
   /** For AWS_ENDPOINT_URL_SQS. */
   readonly endpoint: string;
+  /** Where the server's socket is bound (127.0.0.1: not on the network). */
+  readonly address: AddressInfo;
   /** The queue's URL on {@link endpoint}. */
   queueUrl(name: string): string;
   /** Every message `name` holds, in flight or not, oldest first. */
-  messages(name: string): readonly LocalMessage[];
+  messages(name: string): Promise<readonly LocalMessage[]>;
   /**
    * Plays Lambda's event source mapping for `name`: its batches go to `consumer`, one at a time.
    * With `deadLetterQueue`, the queue gets a redrive policy to it first (as infra/queues.yml has).
@@ -153,34 +210,27 @@ export async function deliverBatch(
   return Messages.length;
 }
 
-/** Starts fauxqs with FIFO queues named `options.queues`. */
+/** Starts fauxqs on 127.0.0.1 with FIFO queues named `options.queues`. */
 export async function startLocalQueues(options: LocalQueueOptions = {}): Promise<LocalQueues> {
   const names = options.queues ?? ['cometchat-enrich.fifo', 'cometchat-enrich-dlq.fifo'];
-  const server: FauxqsServer = await startFauxqs({ port: options.port ?? 0, logger: false });
-  // fauxqs listens on every interface (it cannot be told otherwise); its address is the loopback.
-  const endpoint = server.address;
-  for (const name of names) server.createQueue(name, { attributes: { FifoQueue: 'true' } });
-  const inspect = (name: string) => {
-    const state = server.inspectQueue(name);
-    if (!state) throw new Error(`no local queue ${name}`);
-    return state;
+  const server = await startQueueServer(options.port ?? 0);
+  const { endpoint, sqs } = server;
+  const urls = new Map<string, string>();
+  for (const name of names) urls.set(name, await server.createFifoQueue(name));
+  const queueUrl = (name: string) => {
+    const url = urls.get(name);
+    if (!url) throw new Error(`no local queue ${name}`);
+    return url;
   };
-  // fauxqs names a queue `http://sqs.<region>.localhost:<port>/…`; the same path on the
-  // endpoint's host keeps every request on 127.0.0.1, whatever resolves `*.localhost` here.
-  const queueUrl = (name: string) => `${endpoint}${new URL(inspect(name).url).pathname}`;
-  const sqs = new SQSClient({
-    endpoint,
-    region: REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
   let consumed: string | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;
   let idle = true;
+  let polls = 0;
   const waiters: (() => void)[] = [];
 
-  const messages = (name: string): LocalMessage[] => {
-    const { ready, delayed, inflight } = inspect(name).messages;
+  const messages = async (name: string): Promise<LocalMessage[]> => {
+    const { ready, delayed, inflight } = (await server.inspect(name)).messages;
     return [...ready, ...delayed, ...inflight.map((entry) => entry.message)]
       .sort((a, b) => a.sentTimestamp - b.sentTimestamp)
       .map((message) => ({
@@ -192,13 +242,17 @@ export async function startLocalQueues(options: LocalQueueOptions = {}): Promise
         attributes: message.messageAttributes,
       }));
   };
-  const settle = () => {
-    if (consumed && idle && messages(consumed).length === 0)
-      for (const resolve of waiters.splice(0)) resolve();
+  const settle = async () => {
+    if (!consumed || !idle) return;
+    const poll = polls;
+    const empty = (await messages(consumed)).length === 0;
+    // A poll started while the queue was being inspected may have received something since.
+    if (empty && idle && poll === polls) for (const resolve of waiters.splice(0)) resolve();
   };
 
   return {
     endpoint,
+    address: server.address,
     queueUrl,
     messages,
     async consume(name, consumer, deadLetterQueue) {
@@ -210,16 +264,17 @@ export async function startLocalQueues(options: LocalQueueOptions = {}): Promise
             QueueUrl: queueUrl(name),
             Attributes: {
               RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: inspect(deadLetterQueue).arn,
+                deadLetterTargetArn: (await server.inspect(deadLetterQueue)).arn,
                 maxReceiveCount: String(options.maxReceiveCount ?? 3),
               }),
             },
           }),
         );
       }
-      const queueArn = inspect(name).arn;
+      const queueArn = (await server.inspect(name)).arn;
       running = (async () => {
         while (!stopping) {
+          polls += 1;
           idle = false;
           // A poll that fails (the server closing, say) counts as an empty one.
           const received = await deliverBatch(sqs, queueUrl(name), queueArn, consumer, {
@@ -227,21 +282,21 @@ export async function startLocalQueues(options: LocalQueueOptions = {}): Promise
             waitTimeSeconds: 1,
           }).catch(() => 0);
           idle = received === 0;
-          settle();
+          // An inspection that fails (the server closing, say) resolves nobody.
+          await settle().catch(() => undefined);
         }
       })();
     },
     drained() {
       const promise = new Promise<void>((resolve) => waiters.push(resolve));
-      settle();
+      settle().catch(() => undefined);
       return promise;
     },
     async close() {
       stopping = true;
       await running;
       for (const resolve of waiters.splice(0)) resolve();
-      sqs.destroy();
-      await server.stop();
+      await server.close();
     },
   };
 }

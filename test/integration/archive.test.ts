@@ -481,7 +481,7 @@ describe('events (EVENT_BUS_NAME)', () => {
     const response = await consumer(sqsEvent(body, sessionId, QUEUE), lambdaContext('enrich', 30_000));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(queues.waiting(DLQ)).toHaveLength(1);
+    expect(await queues.waiting(DLQ)).toHaveLength(1);
     expect(events.map((e) => [e.EventBusName, e.DetailType])).toEqual([[BUS, 'CallArchiveFailed']]);
     expect(JSON.parse(events[0]?.Detail ?? '{}')).toEqual({
       sessionId,
@@ -525,7 +525,7 @@ async function loadConsumer(): Promise<QueueConsumerHandler> {
   stack.applyEnv();
   Object.assign(process.env, {
     ...withBus(),
-    AWS_ENDPOINT_URL_SQS: queues.server.address,
+    AWS_ENDPOINT_URL_SQS: queues.endpoint,
     ENRICH_DLQ_URL: queues.url(DLQ),
   });
   return importHandler<QueueConsumerHandler>('functions/queue-consumer.ts');
@@ -682,7 +682,7 @@ describe('reconciliation', () => {
     expect(first.transcripts).toEqual([]);
     // The transcript is produced now; no webhook says so.
     stack.simulator?.addTranscripts(sessionId, [{ tid: 'late-2', startTime: initiatedAt + 20 }]);
-    const sqs = new SQSClient({ endpoint: queues.server.address, region: 'us-east-1' });
+    const sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1' });
     const { deps, settings } = backfillFromEnv(
       { ...stack.env, ENRICH_QUEUE_URL: queues.url(QUEUE) },
       { dynamodb: documents, sqs },
@@ -691,7 +691,7 @@ describe('reconciliation', () => {
     const result = await backfill({}, deps, settings);
 
     expect(result).toMatchObject({ reconciled: 1, enqueued: 1 });
-    const messages = queues.waiting(QUEUE);
+    const messages = await queues.waiting(QUEUE);
     expect(messages.map((m) => JSON.parse(m.body).sessionId)).toEqual([sessionId]);
     const consumer = await loadConsumer();
     const consumed = await consumer(

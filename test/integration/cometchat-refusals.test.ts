@@ -41,7 +41,7 @@ const waiting = (name: string) => queues.waiting(name);
 async function load<T>(path: string): Promise<T> {
   stack.applyEnv();
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SQS: queues.server.address,
+    AWS_ENDPOINT_URL_SQS: queues.endpoint,
     ENRICH_QUEUE_URL: queues.url(QUEUE),
     ENRICH_DLQ_URL: queues.url(DLQ),
     WEBHOOK_BASIC_AUTH: CREDENTIALS,
@@ -62,9 +62,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   simulator().resetRequests();
-  queues.server.reset();
+  await queues.reset();
 });
 
 describe('CometChat refusing the request itself (issue 8.6)', () => {
@@ -103,7 +103,7 @@ describe('CometChat refusing the request itself (issue 8.6)', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(apiPaths()).toHaveLength(1);
-    const dead = waiting(DLQ);
+    const dead = await waiting(DLQ);
     expect(dead).toHaveLength(1);
     expect(JSON.stringify(dead[0])).toContain('CometChatRequestError');
   });
@@ -157,7 +157,7 @@ describe("the webhook's duplicate check drops nothing real (issue 8.8)", () => {
     return JSON.parse(response.body ?? 'null');
   }
 
-  const queued = () => waiting(QUEUE).map((m) => JSON.parse(m.body).sessionId as string);
+  const queued = async () => (await waiting(QUEUE)).map((m) => JSON.parse(m.body).sessionId as string);
 
   it.each([
     ['the same startTime', '1696937627'],
@@ -176,7 +176,7 @@ describe("the webhook's duplicate check drops nothing real (issue 8.8)", () => {
         recording_url: 'https://recordings-us.cometchat.io/app/two.mp4?sig=1',
       });
 
-      expect(queued()).toEqual([sessionId, sessionId]);
+      expect(await queued()).toEqual([sessionId, sessionId]);
     },
   );
 
@@ -190,7 +190,7 @@ describe("the webhook's duplicate check drops nothing real (issue 8.8)", () => {
       duplicate: true,
     });
 
-    expect(queued()).toEqual([sessionId]);
+    expect(await queued()).toEqual([sessionId]);
   });
 });
 

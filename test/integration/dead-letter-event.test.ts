@@ -118,8 +118,8 @@ describe('a message SQS dead-letters after its last receive', () => {
 
     await queues.drained();
 
-    expect(queues.messages(QUEUE)).toEqual([]);
-    expect(queues.messages(DLQ).map((m) => JSON.parse(m.body).sessionId)).toEqual([sessionId]);
+    expect(await queues.messages(QUEUE)).toEqual([]);
+    expect((await queues.messages(DLQ)).map((m) => JSON.parse(m.body).sessionId)).toEqual([sessionId]);
     expect(events.map((e) => [e.EventBusName, e.DetailType])).toEqual([[BUS, 'CallArchiveFailed']]);
     expect(JSON.parse(events[0]?.Detail ?? '{}')).toEqual({
       sessionId,
@@ -130,18 +130,15 @@ describe('a message SQS dead-letters after its last receive', () => {
 
   it('still goes to the dead-letter queue when the announcement is refused (the record stays failed)', async () => {
     eventBridge.script(putEvents({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] }));
-    const before = queues.messages(DLQ).length;
+    const before = (await queues.messages(DLQ)).length;
     const sessionId = await sendFailingCall();
 
     await queues.drained();
 
-    expect(queues.messages(QUEUE)).toEqual([]);
-    expect(
-      queues
-        .messages(DLQ)
-        .slice(before)
-        .map((m) => JSON.parse(m.body).sessionId),
-    ).toEqual([sessionId]);
+    expect(await queues.messages(QUEUE)).toEqual([]);
+    expect((await queues.messages(DLQ)).slice(before).map((m) => JSON.parse(m.body).sessionId)).toEqual([
+      sessionId,
+    ]);
     expect(events).toEqual([]);
   }, 60_000);
 });

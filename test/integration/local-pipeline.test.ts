@@ -83,7 +83,9 @@ describe('local pipeline (npm start)', () => {
     await pipeline.drained();
 
     expect(answer.status).toBe(200);
-    const dead = pipeline.queues.messages(LOCAL_DEAD_LETTER_QUEUE).filter((m) => m.body.includes(unknown));
+    const dead = (await pipeline.queues.messages(LOCAL_DEAD_LETTER_QUEUE)).filter((m) =>
+      m.body.includes(unknown),
+    );
     expect(dead).toHaveLength(1);
     expect(dead[0]?.attributes.errorName?.StringValue).toBe('CallNotFoundError');
     expect(dead[0]?.groupId).toBe(unknown);
@@ -100,7 +102,9 @@ describe('local pipeline (npm start)', () => {
     await fireWebhook(pipeline.webhookUrl, 'call_ended', sessionId, pipeline.basicAuth);
     await pipeline.drained();
 
-    const dead = pipeline.queues.messages(LOCAL_DEAD_LETTER_QUEUE).filter((m) => m.body.includes(sessionId));
+    const dead = (await pipeline.queues.messages(LOCAL_DEAD_LETTER_QUEUE)).filter((m) =>
+      m.body.includes(sessionId),
+    );
     expect(dead).toHaveLength(1);
     // Handled twice (maxReceiveCount 2); fauxqs also counts the third receive, which redrove it.
     expect(dead[0]?.receiveCount).toBe(3);

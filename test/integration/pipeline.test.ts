@@ -160,7 +160,7 @@ describe('webhook → queue → enrich', () => {
 
     expect(batch?.event.Records).toHaveLength(2);
     expect(batch?.response).toEqual({ batchItemFailures: [] });
-    expect(waiting(QUEUE)).toEqual([]);
+    expect(await waiting(QUEUE)).toEqual([]);
     const audio = await itemsOf(AUDIO);
     expect(audio.find((item) => item.sk === 'CALL')).toMatchObject({ sessionId: AUDIO, status: 'ended' });
     expect(audio.filter((item) => item.entity === 'participant')).toHaveLength(2);
@@ -175,19 +175,19 @@ describe('webhook → queue → enrich', () => {
       );
       expect(head.ContentLength).toBe(recording.bytes);
     }
-    expect(waiting(DLQ)).toEqual([]);
+    expect(await waiting(DLQ)).toEqual([]);
   });
 
   it('sends a session CometChat does not know to the DLQ with its reason, and acknowledges it', async () => {
     const unknown = `v1.us.${stack.simulator?.appId}.${randomUUID()}`;
     await deliver('call-ended', unknown);
-    const [queued] = waiting(QUEUE);
+    const [queued] = await waiting(QUEUE);
 
     const batch = await poll();
 
     expect(batch?.response).toEqual({ batchItemFailures: [] });
-    expect(waiting(QUEUE)).toEqual([]);
-    const dead = waiting(DLQ);
+    expect(await waiting(QUEUE)).toEqual([]);
+    const dead = await waiting(DLQ);
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({
       body: queued?.body,
@@ -216,10 +216,10 @@ describe('webhook → queue → enrich', () => {
     expect(batch?.response).toEqual({
       batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
     });
-    expect(waiting(QUEUE).map((message) => [bodyOf(message).sessionId, message.receiveCount])).toEqual([
-      [sessionId, 1],
-    ]);
-    expect(waiting(DLQ)).toEqual([]);
+    expect(
+      (await waiting(QUEUE)).map((message) => [bodyOf(message).sessionId, message.receiveCount]),
+    ).toEqual([[sessionId, 1]]);
+    expect(await waiting(DLQ)).toEqual([]);
   });
 
   it("holds back only the failing session's group; other sessions in the batch go through", async () => {
@@ -234,7 +234,7 @@ describe('webhook → queue → enrich', () => {
     await deliver('call-ended', passing);
     // AWS may deliver a group's messages together in one batch; fauxqs hands out one message per
     // group per receive. So the batch is the queued messages as AWS could deliver them.
-    const asReceived = waiting(QUEUE).map(
+    const asReceived = (await waiting(QUEUE)).map(
       (message): Message => ({
         MessageId: message.messageId,
         ReceiptHandle: message.messageId,
@@ -271,7 +271,7 @@ describe('webhook → queue → enrich', () => {
     const batch = await poll();
 
     expect(batch?.response).toEqual({ batchItemFailures: [] });
-    expect(waiting(DLQ).map((message) => message.attributes.errorName?.StringValue)).toEqual([
+    expect((await waiting(DLQ)).map((message) => message.attributes.errorName?.StringValue)).toEqual([
       'InvalidInputError',
     ]);
   });
@@ -288,7 +288,7 @@ describe('webhook → queue → enrich', () => {
       expect(batch?.response).toEqual({
         batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
       });
-      expect(waiting(QUEUE).map((message) => bodyOf(message).sessionId)).toEqual([unknown]);
+      expect((await waiting(QUEUE)).map((message) => bodyOf(message).sessionId)).toEqual([unknown]);
     } finally {
       await sqs.send(new CreateQueueCommand({ QueueName: DLQ, Attributes: { FifoQueue: 'true' } }));
     }
@@ -307,7 +307,7 @@ describe('webhook → queue → enrich', () => {
       batchItemFailures: [{ itemIdentifier: batch?.event.Records[0]?.messageId }],
     });
     expect(stack.simulator?.requests).toHaveLength(0);
-    expect(waiting(QUEUE).map((message) => bodyOf(message).sessionId)).toEqual([sessionId]);
+    expect((await waiting(QUEUE)).map((message) => bodyOf(message).sessionId)).toEqual([sessionId]);
   });
 
   it('logged the session id on the enrichment lines and counted what it did', () => {

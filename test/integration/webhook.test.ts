@@ -149,8 +149,8 @@ const post = (body: string | Buffer, options?: RequestOptions, fn: Handler = han
   fn(event(body, options), lambdaContext('webhook', 6_000));
 const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(response.body ?? 'null');
 /** What the queue holds now, as the webhook sent it. */
-const sent = () =>
-  queues.messages(QUEUE).map((message) => ({
+const sent = async () =>
+  (await queues.messages(QUEUE)).map((message) => ({
     MessageBody: message.body,
     MessageGroupId: message.groupId,
     MessageDeduplicationId: message.deduplicationId,
@@ -204,7 +204,7 @@ describe('webhook handler', () => {
 
     expect(response.statusCode).toBe(200);
     expect(bodyOf(response)).toEqual({ accepted: true });
-    expect(sent()).toEqual([
+    expect(await sent()).toEqual([
       {
         MessageBody: JSON.stringify({ sessionId: data.sessionId, trigger, eventKey }),
         MessageGroupId: data.sessionId,
@@ -221,7 +221,7 @@ describe('webhook handler', () => {
 
     expect(request.isBase64Encoded).toBe(true);
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(sent()[0]?.MessageBody ?? '{}').sessionId).toBe(
+    expect(JSON.parse((await sent())[0]?.MessageBody ?? '{}').sessionId).toBe(
       (envelope.data as Record<string, unknown>).sessionId,
     );
   });
@@ -324,7 +324,7 @@ describe('webhook handler', () => {
       expect(response.statusCode).toBe(status);
       expect(bodyOf(response)).toEqual(answer);
       expect(sqsProxy.requests).toBe(0);
-      expect(sent()).toEqual([]);
+      expect(await sent()).toEqual([]);
     });
 
     it('asks for Basic credentials with the realm on a 401', async () => {
@@ -344,7 +344,7 @@ describe('webhook handler', () => {
       expect(second.statusCode).toBe(200);
       expect(bodyOf(second)).toEqual({ accepted: true, duplicate: true });
       expect(sqsProxy.requests).toBe(0);
-      expect(sent()).toHaveLength(1);
+      expect(await sent()).toHaveLength(1);
     });
   });
 
@@ -361,7 +361,7 @@ describe('webhook handler', () => {
     expect(retried.statusCode).toBe(200);
     expect(bodyOf(retried)).toEqual({ accepted: true });
     expect(sqsProxy.requests).toBe(3);
-    expect(sent()).toHaveLength(1);
+    expect(await sent()).toHaveLength(1);
   });
 
   it('answers only after SQS has accepted the message', async () => {
@@ -380,10 +380,10 @@ describe('webhook handler', () => {
     await Promise.resolve();
 
     expect(answered).toBe(false);
-    expect(sent()).toEqual([]);
+    expect(await sent()).toEqual([]);
     release();
     expect((await pending).statusCode).toBe(200);
-    expect(sent()).toHaveLength(1);
+    expect(await sent()).toHaveLength(1);
   });
 
   describe('with credentials in SSM', () => {
@@ -424,7 +424,7 @@ describe('webhook handler', () => {
 
       expect(response.statusCode).toBe(500);
       expect(sqsProxy.requests).toBe(0);
-      expect(sent()).toEqual([]);
+      expect(await sent()).toEqual([]);
     });
   });
 

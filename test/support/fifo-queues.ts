@@ -3,28 +3,41 @@
  * and the SQS event Lambda hands the consumer for one message.
  */
 import { randomUUID } from 'node:crypto';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { type QueueState, startQueueServer } from '../../dev/local-queue.ts';
 
-/** A running emulator holding FIFO queues. */
+/** A running emulator holding FIFO queues, on 127.0.0.1 only. */
 export interface FifoQueues {
-  readonly server: FauxqsServer;
-  /** A queue's URL on the emulator's own address (`sqs.<region>.localhost` may not resolve). */
+  /** For AWS_ENDPOINT_URL_SQS. */
+  readonly endpoint: string;
+  /** A queue's URL on {@link endpoint} (`sqs.<region>.localhost` may not resolve). */
   url(name: string): string;
   /** The messages waiting in queue `name`. */
-  waiting(name: string): NonNullable<ReturnType<FauxqsServer['inspectQueue']>>['messages']['ready'];
+  waiting(name: string): Promise<QueueState['messages']['ready']>;
+  /** Empties every queue. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts fauxqs on an ephemeral port with FIFO queues `names`. */
+/** Starts fauxqs on an ephemeral loopback port with FIFO queues `names`. */
 export async function startFifoQueues(...names: string[]): Promise<FifoQueues> {
-  const server = await startFauxqs({ port: 0, logger: false });
-  for (const name of names) server.createQueue(name, { attributes: { FifoQueue: 'true' } });
+  const server = await startQueueServer();
+  const urls = new Map<string, string>();
+  for (const name of names) urls.set(name, await server.createFifoQueue(name));
+  const url = (name: string) => {
+    const found = urls.get(name);
+    if (!found) throw new Error(`no local queue ${name}`);
+    return found;
+  };
   return {
-    server,
-    url: (name) => `${server.address}/000000000000/${name}`,
-    waiting: (name) => server.inspectQueue(name)?.messages.ready ?? [],
-    close: () => server.stop(),
+    endpoint: server.endpoint,
+    url,
+    waiting: async (name) => (await server.inspect(name)).messages.ready,
+    async reset() {
+      for (const name of names) await server.sqs.send(new PurgeQueueCommand({ QueueUrl: url(name) }));
+    },
+    close: () => server.close(),
   };
 }
 

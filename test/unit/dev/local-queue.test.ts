@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,14 +32,40 @@ afterEach(async () => {
   await queues.close();
 });
 
+/** How a TCP connection to `host:port` ends: 'connected', or the error's code. */
+const tryConnect = (host: string, port: number) =>
+  new Promise<string>((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+
 describe('local SQS queues (fauxqs) and their event source mapping', () => {
+  it("listens on 127.0.0.1 only, not on the machine's network addresses", async () => {
+    const { address, port } = queues.address;
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .filter((entry) => entry?.family === 'IPv4' && !entry.internal)
+      .map((entry) => entry?.address ?? '');
+
+    expect(address).toBe('127.0.0.1');
+    expect(new URL(queues.endpoint).hostname).toBe('127.0.0.1');
+    // On a machine with no non-internal IPv4 address, `external` is empty and this part proves
+    // nothing; the address assertion above still does.
+    const outcomes = await Promise.all(external.map((host) => tryConnect(host, port)));
+    expect(outcomes).toEqual(external.map(() => 'ECONNREFUSED'));
+  });
+
   it('accepts SendMessage from the real SQS client (body MD5 and all)', async () => {
     const answer = await sqs.send(
       new SendMessageCommand({ QueueUrl: queues.queueUrl(MAIN), ...message('a', 'g') }),
     );
 
     expect(answer.MessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(queues.messages(MAIN).map((m) => m.body)).toEqual(['a']);
+    expect((await queues.messages(MAIN)).map((m) => m.body)).toEqual(['a']);
   });
 
   it('drops a repeated deduplication id within the window, as a FIFO queue does', async () => {
@@ -46,7 +74,7 @@ describe('local SQS queues (fauxqs) and their event source mapping', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('first', 'g', 'same') }));
     await sqs.send(new SendMessageCommand({ QueueUrl: url, ...message('second', 'g', 'same') }));
 
-    expect(queues.messages(MAIN).map((m) => m.body)).toEqual(['first']);
+    expect((await queues.messages(MAIN)).map((m) => m.body)).toEqual(['first']);
   });
 
   it('takes SendMessageBatch and reports entries without a group id as failed', async () => {
@@ -108,9 +136,9 @@ describe('local SQS queues (fauxqs) and their event source mapping', () => {
     expect(firstAfter).toBeGreaterThan(lastBad);
     expect(events.flat().filter((body) => body === 'bad')).toHaveLength(2);
     expect(events.flat().filter((body) => body === 'other')).toHaveLength(1);
-    expect(queues.messages(MAIN)).toEqual([]);
+    expect(await queues.messages(MAIN)).toEqual([]);
     // Handled twice; the third receive redrove it, and fauxqs counts that one too.
-    expect(queues.messages(DLQ).map((m) => [m.body, m.receiveCount])).toEqual([['bad', 3]]);
+    expect((await queues.messages(DLQ)).map((m) => [m.body, m.receiveCount])).toEqual([['bad', 3]]);
   });
 
   it('delivers real-shaped SQS records', async () => {
