@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RecordingEntry, RecordingSource } from '../calls/types.ts';
 import type { UploadRecords } from '../store/upload-records.ts';
-import { copySource, stillStored } from './copy-source.ts';
+import { copySource, stillStored, storedWhole } from './copy-source.ts';
 import {
   CONTENT_TYPE_BY_EXTENSION,
   defaultCallFolder,
@@ -15,7 +15,7 @@ import {
 } from './object-key.ts';
 import { DEFAULT_PART_SIZE_BYTES } from './part-plan.ts';
 import { DEFAULT_CONCURRENCY } from './ranged-copy.ts';
-import type { UrlPolicy } from './url-policy.ts';
+import { checkRecordingUrl, type UrlPolicy } from './url-policy.ts';
 
 /** One recording to archive. */
 export interface CopyRecordingInput {
@@ -113,9 +113,18 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       return { entry: existing, copied: false };
     }
 
+    const target = { s3, bucket, key };
+    // A URL the policy refuses is refused whatever S3 holds.
+    checkRecordingUrl(source.url, policy);
+    const kept = existing ? undefined : await storedWhole(target, signal);
+    if (kept) {
+      const object = { ...kept, contentType: kept.contentType ?? CONTENT_TYPE_BY_EXTENSION[ext] };
+      return { entry: entryOf(source, object), copied: false };
+    }
+
     const { object, described } = await copySource(
       {
-        target: { s3, bucket, key },
+        target,
         metadata: { 'session-id': metadataValue(sessionId), rid: metadataValue(source.rid) },
         contentType: (header) => mediaType(header) ?? CONTENT_TYPE_BY_EXTENSION[ext],
         source,
@@ -126,8 +135,15 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       signal,
     );
 
-    const entry: RecordingEntry = {
-      rid: source.rid,
+    return { entry: entryOf(described, object), copied: true };
+  }
+
+  function entryOf(
+    described: RecordingSource,
+    object: Pick<RecordingEntry, 'bucket' | 'key' | 'bytes' | 'sha256' | 'contentType'>,
+  ): RecordingEntry {
+    return {
+      rid: described.rid,
       ...(described.startTime !== undefined && { startTime: described.startTime }),
       ...(described.endTime !== undefined && { endTime: described.endTime }),
       ...(described.durationSeconds !== undefined && { durationSeconds: described.durationSeconds }),
@@ -135,7 +151,6 @@ export function createRecordingCopier(options: RecordingCopierOptions): Recordin
       ...object,
       copiedAt: now().toISOString(),
     };
-    return { entry, copied: true };
   }
 
   return { copy };

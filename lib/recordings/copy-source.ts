@@ -21,6 +21,21 @@ export async function stillStored(s3: S3Client, file: StoredFile, signal?: Abort
   return stored !== undefined && stored.bytes === file.bytes && stored.sha256 === file.sha256;
 }
 
+/**
+ * The object at `target` when an earlier run stored it whole (the sha256 tag is set only after its
+ * last byte) but no committed entry names it yet: that run failed after the copy. Kept as it is,
+ * so a retry neither downloads it again nor writes a second version.
+ */
+export async function storedWhole(
+  target: { s3: S3Client; bucket: string; key: string },
+  signal?: AbortSignal,
+): Promise<(StoredFile & { contentType: string | undefined }) | undefined> {
+  const stored = await storedObject(target, signal);
+  if (stored?.bytes === undefined || stored.sha256 === undefined) return undefined;
+  const { bucket, key } = target;
+  return { bucket, key, bytes: stored.bytes, sha256: stored.sha256, contentType: stored.contentType };
+}
+
 /** A file to copy from `source`, asking `refreshSource` for a fresh one when the host refuses its URL. */
 export type CopySourceInput<S> = Omit<CopyFileInput, 'url' | 'refresh'> & {
   source: S;

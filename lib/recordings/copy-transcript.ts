@@ -6,9 +6,9 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptEntry, TranscriptSource } from '../calls/types.ts';
-import { copySource, stillStored } from './copy-source.ts';
+import { copySource, stillStored, storedWhole } from './copy-source.ts';
 import { transcriptKeyIn } from './object-key.ts';
-import type { UrlPolicy } from './url-policy.ts';
+import { checkRecordingUrl, type UrlPolicy } from './url-policy.ts';
 
 /** The transcript formats a key may end in; anything else is stored as `json` (CometChat's format). */
 export const TRANSCRIPT_CONTENT_TYPES = {
@@ -73,9 +73,17 @@ export function createTranscriptCopier(options: {
       }
       const ext = transcriptExtension(source.url);
       const key = transcriptKeyIn(input.folder, source.tid, ext);
+      const target = { s3, bucket, key };
+      // A URL the policy refuses is refused whatever S3 holds.
+      checkRecordingUrl(source.url, policy);
+      const kept = existing ? undefined : await storedWhole(target, signal);
+      if (kept) {
+        const object = { ...kept, contentType: kept.contentType ?? TRANSCRIPT_CONTENT_TYPES[ext] };
+        return { entry: entryOf(source, object), copied: false };
+      }
       const { object, described } = await copySource(
         {
-          target: { s3, bucket, key },
+          target,
           metadata: { 'session-id': encodeURIComponent(sessionId), tid: encodeURIComponent(source.tid) },
           contentType: (header) => {
             const type = header?.split(';', 1)[0]?.trim().toLowerCase();
@@ -87,15 +95,21 @@ export function createTranscriptCopier(options: {
         { policy, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) },
         signal,
       );
-      const entry: TranscriptEntry = {
-        tid: source.tid,
-        ...(described.startTime !== undefined && { startTime: described.startTime }),
-        ...(described.endTime !== undefined && { endTime: described.endTime }),
-        sourceUrl: described.sourceUrl,
-        ...object,
-        copiedAt: now().toISOString(),
-      };
-      return { entry, copied: true };
+      return { entry: entryOf(described, object), copied: true };
     },
   };
+
+  function entryOf(
+    described: TranscriptSource,
+    object: Pick<TranscriptEntry, 'bucket' | 'key' | 'bytes' | 'sha256' | 'contentType'>,
+  ): TranscriptEntry {
+    return {
+      tid: described.tid,
+      ...(described.startTime !== undefined && { startTime: described.startTime }),
+      ...(described.endTime !== undefined && { endTime: described.endTime }),
+      sourceUrl: described.sourceUrl,
+      ...object,
+      copiedAt: now().toISOString(),
+    };
+  }
 }

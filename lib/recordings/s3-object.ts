@@ -225,7 +225,15 @@ export async function tagDigest(target: ObjectTarget, sha256: string, signal?: S
 export async function storedObject(
   target: ObjectTarget,
   signal?: Signal,
-): Promise<{ bytes: number | undefined; etag: string | undefined; sha256: string | undefined } | undefined> {
+): Promise<
+  | {
+      bytes: number | undefined;
+      etag: string | undefined;
+      sha256: string | undefined;
+      contentType: string | undefined;
+    }
+  | undefined
+> {
   const { s3, bucket, key } = target;
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
@@ -233,7 +241,7 @@ export async function storedObject(
       abortSignal: signal,
     });
     const sha256 = tags.TagSet?.find((tag) => tag.Key === SHA256_TAG)?.Value;
-    return { bytes: head.ContentLength, etag: head.ETag, sha256 };
+    return { bytes: head.ContentLength, etag: head.ETag, sha256, contentType: head.ContentType };
   } catch (error) {
     if (s3Missing(error)) return undefined;
     throw new StorageError(`could not check ${where(target)} (${s3Code(error) ?? 'error'})`, {

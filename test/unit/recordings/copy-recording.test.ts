@@ -232,6 +232,21 @@ describe('createRecordingCopier', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('keeps a whole object an earlier run stored but never committed, without downloading it', async () => {
+    // Arrange: the run that copied it failed before its commit, so no stored item names it.
+    const { sessionId, source, fullPath } = recording('/r5b.webm');
+    server.routes.set(fullPath, serveContent(50_000, { 'content-type': 'video/webm' }));
+    const first = await copier().copy({ sessionId, source });
+    server.requests.length = 0;
+
+    // Act
+    const second = await copier().copy({ sessionId, source });
+
+    // Assert
+    expect(second).toEqual({ entry: first.entry, copied: false });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('copies again when the stored item does not match the object', async () => {
     // Arrange
     const { sessionId, source, fullPath } = recording('/r6.mp4');
@@ -323,8 +338,9 @@ describe('createRecordingCopier', () => {
 
     // Act
     const result = await copier().copy({ sessionId, source, refreshSource });
+    // Another session: this one's object is now stored whole, and would be kept.
     const unrefreshed = await rejectionOf(
-      copier().copy({ sessionId, source, refreshSource: async () => undefined }),
+      copier().copy({ sessionId: `${sessionId}.b`, source, refreshSource: async () => undefined }),
     );
 
     // Assert
