@@ -1,9 +1,9 @@
 /**
- * Writes and removes a call's analytics record in the archive bucket (see call-record.ts). The
- * record is derived data: rewriting it after every commit that changed the call keeps it in step,
- * and erasure removes it (delete) or rewrites it from the redacted call (redact).
+ * Writes a call's analytics record in the archive bucket (see call-record.ts). The record is
+ * derived data: rewriting it after every commit that changed the call keeps it in step; erasure
+ * rewrites it from the redacted call, or deletes every version of it (lib/erase/erase.ts).
  */
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import {
   type AnalyticsSource,
@@ -41,20 +41,4 @@ export async function putAnalyticsRecord(
     throw new StorageError('could not write the analytics record', { cause });
   }
   return key;
-}
-
-/** Deletes a call's analytics record (erasure in `delete` mode); a missing record is not an error. */
-export async function deleteAnalyticsRecord(
-  s3: AnalyticsS3,
-  bucket: string,
-  call: Pick<AnalyticsSource, 'sessionId' | 'initiatedAt' | 'startedAt' | 'endedAt'>,
-  options: { signal?: AbortSignal } = {},
-): Promise<void> {
-  const key = analyticsCallKey(call);
-  if (key === undefined) return;
-  try {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: options.signal });
-  } catch (cause) {
-    throw new StorageError('could not delete the analytics record', { cause });
-  }
 }

@@ -1,14 +1,13 @@
-/** The analytics record in S3 (s3rver over a real socket): written where Athena reads it, and removed. */
+/** The analytics record in S3 (s3rver over a real socket): written where Athena reads it. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
-import { deleteAnalyticsRecord, putAnalyticsRecord } from '../../../lib/analytics/analytics-store.ts';
+import { putAnalyticsRecord } from '../../../lib/analytics/analytics-store.ts';
 import { StorageError } from '../../../lib/errors.ts';
 import { fullCallItem } from '../../support/call-items.ts';
-import { headStatus } from '../../support/s3.ts';
 
 const BUCKET = 'analytics-test';
 
@@ -56,17 +55,5 @@ describe('putAnalyticsRecord', () => {
 
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).cause).toMatchObject({ name: 'NoSuchBucket' });
-  });
-});
-
-describe('deleteAnalyticsRecord', () => {
-  it('removes the record, and a second delete is no error', async () => {
-    const call = fullCallItem({ sessionId: 'analytics-2' });
-    const key = (await putAnalyticsRecord(s3, BUCKET, call)) ?? '';
-
-    await deleteAnalyticsRecord(s3, BUCKET, call);
-    await deleteAnalyticsRecord(s3, BUCKET, call);
-
-    expect(await headStatus(s3, BUCKET, key)).toBe(404);
   });
 });
