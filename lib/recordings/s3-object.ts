@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import { HOLD_TAG_KEY, HOLD_TAG_VALUES, notHeldTagging } from '../retention/retention.ts';
+import { CLEANUP_MS } from '../time-budget.ts';
 
 /** The object a copy writes. */
 export interface ObjectTarget {
@@ -160,11 +161,13 @@ export async function completeUpload(
 /**
  * Aborts the upload, quietly: it runs while another error is being thrown, which matters more,
  * and the bucket's lifecycle rule removes any upload this could not (s3rver 3.7 answers 405).
+ * Held to the clean-up allowance: it often runs after the run's own signal has fired.
  */
 export async function abortUpload(target: ObjectTarget, uploadId: string): Promise<void> {
   try {
     await target.s3.send(
       new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+      { abortSignal: AbortSignal.timeout(CLEANUP_MS) },
     );
   } catch {
     // See above.

@@ -109,4 +109,32 @@ describe('copyStream', () => {
     expect(error).toBeInstanceOf(RecordingDownloadError);
     expect(await headStatus(s3, BUCKET, key)).toBe(404);
   });
+
+  it('gives up on an AbortMultipartUpload S3 does not answer, so the clean-up cannot outlive the handler', async () => {
+    // Arrange: the upload is started (one part out), then the body runs over; its abort is held.
+    const name = `f-${randomUUID()}`;
+    const release = proxy.holdOn('AbortMultipartUpload');
+
+    try {
+      // Act
+      const error = await rejectionOf(
+        copyStream({
+          target: { s3, bucket: BUCKET, key: `stream/${name}` },
+          attributes: {},
+          body: body(name, 2 * PART).counted,
+          host: 'test',
+          expectedBytes: 2 * PART - 1,
+          partSize: PART,
+          concurrency: 2,
+          hasher: await createResumableSha256(),
+        }),
+      );
+
+      // Assert: the download's own error, once the abort was asked for and given up on.
+      expect(error).toBeInstanceOf(RecordingDownloadError);
+      expect(proxy.count('AbortMultipartUpload')).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
+  });
 });
