@@ -386,8 +386,13 @@ export async function copyFile(
         // It expires; a later run finds its upload completed (gone) and starts over.
       }
     };
-    const [tagged] = await Promise.all([finish(hasher.digest(), base.totalBytes, contentType), forget()]);
-    return tagged;
+    // Both settle before this returns or throws: a failed tag must not leave the delete running.
+    const forgetting = forget();
+    try {
+      return await finish(hasher.digest(), base.totalBytes, contentType);
+    } finally {
+      await forgetting;
+    }
   };
 
   /** A copy from the first byte. */

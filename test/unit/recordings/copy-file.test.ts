@@ -417,6 +417,53 @@ describe('copyFile when S3 fails', () => {
     ).flatMap((op) => [[label, size, op, true] as const, [label, size, op, false] as const]),
   );
 
+  it('throws a failing PutObjectTagging only once the resume record is forgotten: nothing outlives the throw', async () => {
+    // Arrange: the record's delete waits for the test; the tag is refused.
+    const f = await file(2 * PART + 100);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let deleted = false;
+    const watched: UploadRecords = {
+      ...records,
+      delete: async (...args) => {
+        await gate;
+        await records.delete(...args);
+        deleted = true;
+      },
+    };
+    proxy.failOn('PutObjectTagging');
+
+    // Act
+    const copying = rejectionOf(
+      copyFile(
+        {
+          target: { s3, bucket: BUCKET, key: f.key },
+          metadata: {},
+          contentType: () => 'video/mp4',
+          url: f.url,
+          resume: { records: watched, sessionId: f.sessionId },
+        },
+        { ...SETTINGS, policy },
+      ),
+    );
+    await vi.waitFor(() =>
+      expect(proxy.events).toContainEqual({ op: 'PutObjectTagging', phase: '<', status: 403 }),
+    );
+    const early = await Promise.race([
+      copying.then(() => 'settled'),
+      new Promise((resolve) => setTimeout(() => resolve('waiting'), 300)),
+    ]);
+    release();
+    const error = await copying;
+
+    // Assert
+    expect(early).toBe('waiting');
+    expect(error).toBeInstanceOf(StorageError);
+    expect(deleted).toBe(true);
+  });
+
   it.each(cases)(
     'at %s (%i bytes), a failing %s is a StorageError with S3 error as cause (ranges: %s)',
     async (_label, size, op, ranges) => {
