@@ -8,13 +8,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localClients } from '../../dev/local-aws.ts';
 import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import type { SimulatedCall } from '../../dev/simulator/index.ts';
 import { createDocumentClient } from '../../lib/aws/dynamodb.ts';
 import { enrichDependenciesFromEnv } from '../../lib/enrich/dependencies.ts';
 import { type EnrichDependencies, enrichCall } from '../../lib/enrich/enrich.ts';
 import { eraseDependenciesFromEnv } from '../../lib/erase/dependencies.ts';
 import { eraseUser } from '../../lib/erase/erase.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
+import { endedCall } from '../support/ended-call.ts';
 import { columns, recordMismatches } from '../unit/analytics/glue-table.ts';
 
 // 2025-03-04T05:06:07Z
@@ -29,29 +29,13 @@ let sequence = 0;
 function addCall(uids: string[]): string {
   sequence += 1;
   const sessionId = `v1.us.analytics-test.${T0}.${sequence}`;
-  const call: SimulatedCall = {
-    raw: {
-      sessionId,
-      type: 'video',
-      mode: 'call',
-      status: 'ended',
-      receiverType: 'user',
-      initiator: uids[0],
-      receiver: uids[1],
-      initiatedAt: T0 + sequence,
-      startedAt: T0 + sequence + 2,
-      endedAt: T0 + sequence + 62,
-      hasRecording: true,
-      participants: uids.map((uid) => ({
-        uid,
-        name: `Full Name Of ${uid}`,
-        isJoined: true,
-        joinedAt: T0 + sequence + 2,
-        leftAt: T0 + sequence + 62,
-      })),
-    },
-    recordings: [{ rid: `rec-${sequence}`, bytes: 2048 }],
-  };
+  const call = endedCall({
+    sessionId,
+    uids,
+    initiatedAt: T0 + sequence,
+    recordingId: `rec-${sequence}`,
+    recordingBytes: 2048,
+  });
   stack.simulator?.addCall(call);
   return sessionId;
 }

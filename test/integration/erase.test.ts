@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import { localClients } from '../../dev/local-aws.ts';
 import { LOCAL_ERASURE_SALT, type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
-import type { SimulatedCall } from '../../dev/simulator/index.ts';
 import { listByUser } from '../../lib/archive/find.ts';
 import { setHold } from '../../lib/archive/hold.ts';
 import { createDocumentClient } from '../../lib/aws/dynamodb.ts';
@@ -28,6 +27,7 @@ import { EraseInputError } from '../../lib/errors.ts';
 import { createCallStore } from '../../lib/store/call-store.ts';
 import { type CountingProxy, DYNAMODB_WRITES, startCountingProxy } from '../support/counting-proxy.ts';
 import { callItems } from '../support/dynamodb.ts';
+import { endedCall } from '../support/ended-call.ts';
 import { rejectionOf } from '../support/errors.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput } from '../support/log-capture.ts';
@@ -50,30 +50,14 @@ let sequence = 0;
 function addCall(uids: string[], omit: readonly string[] = []): string {
   sequence += 1;
   const sessionId = `v1.us.erase-test.${T0}.${sequence}`;
-  const call: SimulatedCall = {
-    raw: {
-      sessionId,
-      type: 'video',
-      mode: 'call',
-      status: 'ended',
-      receiverType: 'user',
-      initiator: uids[0],
-      receiver: uids[1],
-      initiatedAt: T0 + sequence,
-      startedAt: T0 + sequence + 2,
-      endedAt: T0 + sequence + 62,
-      hasRecording: true,
-      participants: uids.map((uid) => ({
-        uid,
-        name: `Full Name Of ${uid}`,
-        avatar: `https://avatars.example.test/${uid}.png`,
-        isJoined: true,
-        joinedAt: T0 + sequence + 2,
-        leftAt: T0 + sequence + 62,
-      })),
-    },
-    recordings: [{ rid: `rec-${sequence}`, bytes: 4096 }],
-  };
+  const call = endedCall({
+    sessionId,
+    uids,
+    initiatedAt: T0 + sequence,
+    recordingId: `rec-${sequence}`,
+    recordingBytes: 4096,
+    avatars: true,
+  });
   for (const field of omit) delete call.raw[field];
   stack.simulator?.addCall(call);
   return sessionId;
