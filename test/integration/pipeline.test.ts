@@ -17,13 +17,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-  SQSBatchResponse,
-  SQSEvent,
-} from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
 import {
@@ -37,14 +31,8 @@ import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import { httpApiEvent } from '../../dev/webhook-server.ts';
 import { callItems } from '../support/dynamodb.ts';
-import { importHandler } from '../support/handlers.ts';
+import { importHandler, type QueueConsumerHandler, type WebhookHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
-
-type Webhook = (
-  event: APIGatewayProxyEventV2,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-type Enrich = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const QUEUE = 'cometchat-call-archive-test-enrich.fifo';
 const DLQ = 'cometchat-call-archive-test-enrich-dlq.fifo';
@@ -57,8 +45,8 @@ const GROUP = sessionOf(2);
 let stack: LocalStack;
 let queues: LocalQueues;
 let sqs: SQSClient;
-let webhook: Webhook;
-let enrich: Enrich;
+let webhook: WebhookHandler;
+let enrich: QueueConsumerHandler;
 let documents: DynamoDBDocumentClient;
 let output: OutputCapture;
 
@@ -134,8 +122,8 @@ beforeAll(async () => {
     POWERTOOLS_SERVICE_NAME: 'cometchat-call-archive',
     POWERTOOLS_METRICS_NAMESPACE: 'CometChatCallArchive',
   });
-  webhook = await importHandler<Webhook>('functions/webhook.ts');
-  enrich = await importHandler<Enrich>('functions/queue-consumer.ts', { fresh: false });
+  webhook = await importHandler<WebhookHandler>('functions/webhook.ts');
+  enrich = await importHandler<QueueConsumerHandler>('functions/queue-consumer.ts', { fresh: false });
   documents = DynamoDBDocumentClient.from(stack.clients.dynamodb);
 });
 
