@@ -2,7 +2,6 @@
  * The EventBridge sink against a real HTTP server on 127.0.0.1 speaking PutEvents' JSON protocol
  * (awsJson1_1), through the real SDK client: what goes over the wire, and what a refusal becomes.
  */
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { build } from 'esbuild';
@@ -11,7 +10,12 @@ import { StorageError } from '../../../lib/errors.ts';
 import { publishCallArchived, publishCallArchiveFailed } from '../../../lib/events/archive-events.ts';
 import { createEventBridgeSink } from '../../../lib/events/eventbridge-sink.ts';
 import { fullCallItem, SIGNED_URL } from '../../support/call-items.ts';
-import { type ScriptedServer, type Step, startScriptedServer } from '../../support/scripted-server.ts';
+import {
+  awsJson,
+  type ScriptedServer,
+  type Step,
+  startScriptedServer,
+} from '../../support/scripted-server.ts';
 
 type PutEventsBody = {
   Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[];
@@ -20,26 +24,9 @@ type PutEventsBody = {
 let server: ScriptedServer;
 let bodies: PutEventsBody[];
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => {
-      text += chunk;
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
-
 /** Records the request body, then answers `status` with `body` as PutEvents would. */
 function putEvents(status: number, body: unknown, headers: Record<string, string> = {}): Step {
-  return (req, res) => {
-    void readBody(req).then((text) => {
-      bodies.push(JSON.parse(text) as PutEventsBody);
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...headers });
-      res.end(JSON.stringify(body));
-    });
-  };
+  return awsJson(status, body, (text) => bodies.push(JSON.parse(text) as PutEventsBody), headers);
 }
 
 const accepted = putEvents(200, { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
