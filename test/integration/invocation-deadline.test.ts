@@ -13,6 +13,7 @@ import { type LocalStack, startLocalStack } from '../../dev/local-stack.ts';
 import { sampleCalls } from '../../dev/simulator/sample-calls.ts';
 import type { EnrichmentResult } from '../../lib/enrich/enrich.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
+import { sqsEvent } from '../support/fifo-queues.ts';
 import { importHandler } from '../support/handlers.ts';
 import { captureOutput, type OutputCapture } from '../support/log-capture.ts';
 
@@ -48,31 +49,8 @@ beforeAll(async () => {
 });
 
 /** One enrichment message for `sessionId`, as the event source mapping delivers it. */
-function sqsEvent(sessionId: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: 'deadline-1',
-        receiptHandle: 'r',
-        body: JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' }),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: 'g',
-          MessageDeduplicationId: 'd',
-          SequenceNumber: '1',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:enrich.fifo',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
+const enrichmentEvent = (sessionId: string) =>
+  sqsEvent(JSON.stringify({ sessionId, trigger: 'call_ended', eventKey: 'k' }), 'g', 'enrich.fifo');
 
 /** Runs `invoke` against the trickling host; returns its outcome and what the wire saw after it. */
 async function slowRun<T>(invoke: () => Promise<T>) {
@@ -120,10 +98,12 @@ describe('handlers within their time', () => {
   });
 
   it('the queue consumer reports the message for a retry before the deadline, and leaves nothing running', async () => {
-    const run = await slowRun(() => consumer(sqsEvent(sessionId), lambdaContext('enrich', TIMEOUT_MS)));
+    const event = enrichmentEvent(sessionId);
+    const messageId = event.Records[0]?.messageId as string;
+    const run = await slowRun(() => consumer(event, lambdaContext('enrich', TIMEOUT_MS)));
 
     expect(run.error).toBeUndefined();
-    expect(run.value).toEqual({ batchItemFailures: [{ itemIdentifier: 'deadline-1' }] });
+    expect(run.value).toEqual({ batchItemFailures: [{ itemIdentifier: messageId }] });
     expect(run.settledAfterMs).toBeLessThan(TIMEOUT_MS);
     expect(run.bytes).toBeGreaterThan(0);
     expect(run.after).toEqual(run.before);
