@@ -1,23 +1,19 @@
 /** The analytics record in S3 (s3rver over a real socket): written where Athena reads it. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
+import { ensureBucket, type LocalService, localClients } from '../../../dev/local-aws.ts';
 import { putAnalyticsRecord } from '../../../lib/analytics/analytics-store.ts';
 import { StorageError } from '../../../lib/errors.ts';
 import { fullCallItem } from '../../support/call-items.ts';
+import { startScratchS3rver } from '../../support/s3rver.ts';
 
 const BUCKET = 'analytics-test';
 
-let directory: string;
 let s3rver: LocalService;
 let s3: S3Client;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'analytics-store-'));
-  s3rver = await startS3rver({ directory });
+  s3rver = await startScratchS3rver('analytics-store');
   // The DynamoDB endpoint is never contacted here.
   s3 = localClients({ dynamodb: 'http://127.0.0.1:9', s3: s3rver.endpoint }).s3;
   await ensureBucket(s3, BUCKET);
@@ -26,7 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   s3.destroy();
   await s3rver.close();
-  await rm(directory, { recursive: true, force: true });
 });
 
 describe('putAnalyticsRecord', () => {

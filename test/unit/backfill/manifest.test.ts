@@ -1,24 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBucket, type LocalService, localClients, startS3rver } from '../../../dev/local-aws.ts';
+import { ensureBucket, type LocalService, localClients } from '../../../dev/local-aws.ts';
 import { createManifestSink, MANIFEST_PREFIX, openManifest } from '../../../lib/backfill/manifest.ts';
 import { StorageError } from '../../../lib/errors.ts';
+import { startScratchS3rver } from '../../support/s3rver.ts';
 
 const BUCKET = 'manifest-unit';
 const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:archive-dev-backfill';
 
-let directory: string;
 let s3rver: LocalService;
 let s3: S3Client;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'manifest-unit-'));
-  s3rver = await startS3rver({ directory });
+  s3rver = await startScratchS3rver('manifest-unit');
   const clients = localClients({ dynamodb: 'http://127.0.0.1:9', s3: s3rver.endpoint });
   clients.dynamodb.destroy();
   s3 = clients.s3;
@@ -28,7 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   s3?.destroy();
   await s3rver?.close();
-  if (directory) await rm(directory, { recursive: true, force: true });
 });
 
 async function linesOf(key: string): Promise<string[]> {
