@@ -53,12 +53,10 @@ export interface Participant {
   redacted?: true;
 }
 
-/** A recording archived in S3, as the call item lists it. */
-export interface RecordingEntry {
-  rid: string;
+/** What the call item lists for every archived file, recording or transcript. */
+interface ArchivedFile {
   startTime?: number;
   endTime?: number;
-  durationSeconds?: number;
   /** The URL it was fetched from, without credentials, query string or fragment. */
   sourceUrl: string;
   bucket: string;
@@ -70,19 +68,15 @@ export interface RecordingEntry {
   copiedAt: string;
 }
 
+/** A recording archived in S3, as the call item lists it. */
+export interface RecordingEntry extends ArchivedFile {
+  rid: string;
+  durationSeconds?: number;
+}
+
 /** A transcript archived in S3, as the call item lists it. */
-export interface TranscriptEntry {
+export interface TranscriptEntry extends ArchivedFile {
   tid: string;
-  startTime?: number;
-  endTime?: number;
-  sourceUrl: string;
-  bucket: string;
-  key: string;
-  bytes: number;
-  sha256: string;
-  contentType?: string;
-  /** ISO-8601. */
-  copiedAt: string;
 }
 
 /** The call as one enrichment describes it: the call item without what the store stamps. */
