@@ -119,6 +119,29 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** Stores `count` ended calls `v1.us.<prefix>.<i>`, a minute apart, that `uid` took part in. */
+async function saveEndedCalls(prefix: string, uid: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    const sessionId = `v1.us.${prefix}.${i}`;
+    await eraseDeps.store.save(
+      {
+        pk: callPk(sessionId),
+        sk: 'CALL',
+        entity: 'call',
+        sessionId,
+        status: 'ended',
+        initiatedAt: T0 + i * 60,
+        hasRecording: false,
+        participants: [{ uid }, { uid: 'amy-0815' }],
+        recordings: [],
+        transcripts: [],
+        ...dayIndexKeys(sessionId, T0 + i * 60),
+      },
+      { previous: undefined },
+    );
+  }
+}
+
 describe('erase in delete mode', () => {
   it('removes the call, its index, every file and manifest, and keeps an audit without the uid', async () => {
     const sessionId = addCall(['zed-4711', 'amy-0815']);
@@ -427,26 +450,7 @@ describe('the erase function', () => {
 describe('a user with 300 calls', () => {
   it('erases every one, walking the index a page at a time', async () => {
     const uid = 'busy-9999';
-    const store = eraseDeps.store;
-    for (let i = 0; i < 300; i += 1) {
-      const sessionId = `v1.us.busy.${i}`;
-      await store.save(
-        {
-          pk: callPk(sessionId),
-          sk: 'CALL',
-          entity: 'call',
-          sessionId,
-          status: 'ended',
-          initiatedAt: T0 + i * 60,
-          hasRecording: false,
-          participants: [{ uid }, { uid: 'amy-0815' }],
-          recordings: [],
-          transcripts: [],
-          ...dayIndexKeys(sessionId, T0 + i * 60),
-        },
-        { previous: undefined },
-      );
-    }
+    await saveEndedCalls('busy', uid, 300);
 
     const result = await eraseUser({ uid, mode: 'delete' }, eraseDeps);
 
@@ -459,25 +463,7 @@ describe('a user with 300 calls', () => {
 describe('a failure part-way', () => {
   it('throws only once the calls under way have settled, and starts no other', async () => {
     const uid = 'fails-4242';
-    for (let i = 0; i < 8; i += 1) {
-      const sessionId = `v1.us.fails.${i}`;
-      await eraseDeps.store.save(
-        {
-          pk: callPk(sessionId),
-          sk: 'CALL',
-          entity: 'call',
-          sessionId,
-          status: 'ended',
-          initiatedAt: T0 + i * 60,
-          hasRecording: false,
-          participants: [{ uid }, { uid: 'amy-0815' }],
-          recordings: [],
-          transcripts: [],
-          ...dayIndexKeys(sessionId, T0 + i * 60),
-        },
-        { previous: undefined },
-      );
-    }
+    await saveEndedCalls('fails', uid, 8);
     // The first call's load fails; the others started with it go on only once it has.
     let failed = (): void => {};
     const failing = new Promise<void>((resolve) => {

@@ -8,17 +8,10 @@ import {
   readRetentionConfig,
 } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { thrownBy } from '../support/errors.ts';
 
 /** The ConfigError `read` throws; fails the test when it throws nothing or something else. */
-function configError(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, got none');
-}
+const configError = (read: () => unknown): ConfigError => thrownBy(read, ConfigError);
 
 const template = (value: string, prefix?: string) =>
   readArchiveKeyTemplate({

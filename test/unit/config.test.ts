@@ -7,6 +7,7 @@ import {
   readStoreConfig,
 } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { thrownBy } from '../support/errors.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -27,15 +28,7 @@ function recordings(overrides: Env = {}) {
 }
 
 /** The ConfigError `read` throws; fails the test when it throws nothing or something else. */
-function configError(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (read: () => unknown): ConfigError => thrownBy(read, ConfigError);
 
 describe('readCometChatConfig', () => {
   it('reads the app id, region, default base URL and literal key', () => {
