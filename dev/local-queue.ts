@@ -108,6 +108,8 @@ export interface LocalQueues {
   readonly endpoint: string;
   /** Where the server's socket is bound (127.0.0.1: not on the network). */
   readonly address: AddressInfo;
+  /** A client for these queues (closed with them), for tools and tests that send or read directly. */
+  readonly sqs: SQSClient;
   /** The queue's URL on {@link endpoint}. */
   queueUrl(name: string): string;
   /** Every message `name` holds, in flight or not, oldest first. */
@@ -253,6 +255,7 @@ export async function startLocalQueues(options: LocalQueueOptions = {}): Promise
   return {
     endpoint,
     address: server.address,
+    sqs,
     queueUrl,
     messages,
     async consume(name, consumer, deadLetterQueue) {

@@ -143,20 +143,14 @@ async function localBackfill(
   let summary: Record<string, unknown> = { dryRun: input.dryRun, checkpointAdvanced: false };
   let sessionIds: string[] | undefined;
   let checkpointHeld = false;
-  const [{ backfill }, { backfillFromEnv }, { deliverBatch, startLocalQueues }, { SQSClient }] =
-    await Promise.all([
-      import('../../lib/backfill/backfill.ts'),
-      import('../../lib/backfill/dependencies.ts'),
-      import('../local-queue.ts'),
-      import('@aws-sdk/client-sqs'),
-    ]);
+  const [{ backfill }, { backfillFromEnv }, { deliverBatch, startLocalQueues }] = await Promise.all([
+    import('../../lib/backfill/backfill.ts'),
+    import('../../lib/backfill/dependencies.ts'),
+    import('../local-queue.ts'),
+  ]);
   const queue = 'local-backfill.fifo';
   const queues = await startLocalQueues({ queues: [queue] });
-  const sqs = new SQSClient({
-    endpoint: queues.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { sqs } = queues;
   try {
     const tuning = Object.entries(io.env).filter(
       ([name]) => name.startsWith('BACKFILL_') || name === 'COMETCHAT_REQUESTS_PER_MINUTE',
@@ -197,7 +191,6 @@ async function localBackfill(
       checkpointHeld = true;
     }
   } finally {
-    sqs.destroy();
     await queues.close();
     await stack.close();
   }

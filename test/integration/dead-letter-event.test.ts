@@ -5,7 +5,7 @@
  * speaking PutEvents' protocol; CometChat is the simulator answering 503.
  */
 import { randomUUID } from 'node:crypto';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../dev/lambda-context.ts';
@@ -80,11 +80,7 @@ beforeAll(async () => {
   eventBridge = await startScriptedServer();
   // Under a second, a failed message is visible again at once: the receives come back to back.
   queues = await startLocalQueues({ queues: [QUEUE, DLQ], retryDelayMs: 0, maxReceiveCount: MAX_RECEIVES });
-  sqs = new SQSClient({
-    endpoint: queues.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  ({ sqs } = queues);
   stack.applyEnv();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SQS: queues.endpoint,
@@ -104,7 +100,6 @@ beforeEach(() => {
 
 afterAll(async () => {
   output?.stop();
-  sqs?.destroy();
   await queues?.close();
   await eventBridge?.close();
   await stack?.close();

@@ -14,7 +14,7 @@ import {
   type Message,
   PurgeQueueCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -107,11 +107,7 @@ beforeAll(async () => {
   output = captureOutput();
   stack = await startLocalStack({ simulator: { calls: SAMPLES } });
   queues = await startLocalQueues({ queues: [QUEUE, DLQ] });
-  sqs = new SQSClient({
-    endpoint: queues.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  ({ sqs } = queues);
   stack.applyEnv();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SQS: queues.endpoint,
@@ -134,7 +130,6 @@ beforeEach(async () => {
 
 afterAll(async () => {
   output?.stop();
-  sqs?.destroy();
   await queues?.close();
   await stack?.close();
 });
